@@ -1,0 +1,1 @@
+//! The Aurora scheduler's HTTP Thrift API: types, the two wire encodings, and the HTTP client.
