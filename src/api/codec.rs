@@ -1,0 +1,299 @@
+//! Thrift messages over HTTP bodies (api-reference §1.3): one call or one reply per body, in TBinary
+//! or TJSON, through the same types. Shared by the client and the simulator.
+
+use thrift::protocol::{
+    TBinaryInputProtocol, TBinaryOutputProtocol, TInputProtocol, TMessageIdentifier, TMessageType,
+    TOutputProtocol, TType,
+};
+use thrift::{ApplicationError, ApplicationErrorKind, TConfiguration};
+
+use crate::api::methods::{Call, Method, MethodResult};
+use crate::api::tjson::{TJsonInputProtocol, TJsonOutputProtocol};
+use crate::api::types::Response;
+use crate::api::wire::{self, Wire};
+
+/// The two encodings the scheduler speaks on `/api`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Binary,
+    Json,
+}
+
+impl Encoding {
+    /// The media type that selects this encoding (§1.2).
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Binary => "application/vnd.apache.thrift.binary",
+            Encoding::Json => "application/vnd.apache.thrift.json",
+        }
+    }
+}
+
+/// Limits for decoding an untrusted body: nothing declared inside it can be longer than the body
+/// itself, so a huge declared length fails before anything is allocated for it.
+fn limits_for(body: &[u8]) -> TConfiguration {
+    let len = body.len().max(1);
+    TConfiguration::builder()
+        .max_string_size(Some(len))
+        .max_container_size(Some(len))
+        .max_message_size(Some(len))
+        .max_frame_size(Some(len))
+        .build()
+        .expect("limits derived from a body length are valid")
+}
+
+fn input<'a>(encoding: Encoding, body: &'a [u8]) -> Box<dyn TInputProtocol + 'a> {
+    let config = limits_for(body);
+    match encoding {
+        // Not strict: the scheduler reads unversioned headers too (§1.2).
+        Encoding::Binary => Box::new(TBinaryInputProtocol::with_config(body, false, config)),
+        Encoding::Json => Box::new(TJsonInputProtocol::new(body, config)),
+    }
+}
+
+fn write_message(
+    encoding: Encoding,
+    header: &TMessageIdentifier,
+    body: impl FnOnce(&mut dyn TOutputProtocol) -> thrift::Result<()>,
+) -> thrift::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut o: Box<dyn TOutputProtocol + '_> = match encoding {
+            Encoding::Binary => Box::new(TBinaryOutputProtocol::new(&mut out, true)),
+            Encoding::Json => Box::new(TJsonOutputProtocol::new(&mut out)),
+        };
+        o.write_message_begin(header)?;
+        body(o.as_mut())?;
+        o.write_message_end()?;
+        o.flush()?;
+    }
+    Ok(out)
+}
+
+/// Encodes a call of method `M`.
+pub fn encode_call<M: Method>(encoding: Encoding, seqid: i32, args: &M) -> thrift::Result<Vec<u8>> {
+    let header = TMessageIdentifier::new(M::NAME, TMessageType::Call, seqid);
+    write_message(encoding, &header, |o| args.write(o))
+}
+
+/// Why a reply body could not be turned into a `Response`.
+#[derive(Debug)]
+pub enum ReplyError {
+    /// The scheduler answered with a TApplicationException.
+    Exception(ApplicationError),
+    /// The body is not a well-formed reply to this method.
+    Malformed(String),
+}
+
+impl std::fmt::Display for ReplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplyError::Exception(e) => {
+                write!(f, "TApplicationException ({:?}): {}", e.kind, e.message)
+            }
+            ReplyError::Malformed(m) => write!(f, "malformed reply: {m}"),
+        }
+    }
+}
+
+/// Decodes the reply to a call of `method`.
+pub fn decode_reply(encoding: Encoding, method: &str, body: &[u8]) -> Result<Response, ReplyError> {
+    let malformed = |e: thrift::Error| ReplyError::Malformed(e.to_string());
+    let mut i = input(encoding, body);
+    let header = i.read_message_begin().map_err(malformed)?;
+    match header.message_type {
+        TMessageType::Exception => {
+            let e = thrift::Error::read_application_error_from_in_protocol(i.as_mut())
+                .map_err(malformed)?;
+            return Err(ReplyError::Exception(e));
+        }
+        TMessageType::Reply => {}
+        other => {
+            return Err(ReplyError::Malformed(format!(
+                "message type {other:?} where a reply was expected"
+            )))
+        }
+    }
+    if header.name != method {
+        return Err(ReplyError::Malformed(format!(
+            "reply names method {:?}",
+            header.name
+        )));
+    }
+    let result = MethodResult::read(i.as_mut()).map_err(malformed)?;
+    i.read_message_end().map_err(malformed)?;
+    result
+        .success
+        .ok_or_else(|| ReplyError::Malformed("reply carries no Response (field 0)".into()))
+}
+
+/// What a server makes of a request body.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A call it can run.
+    Call {
+        header: TMessageIdentifier,
+        call: Call,
+    },
+    /// The header was read but the call cannot run: answer with this TApplicationException.
+    Refused {
+        header: TMessageIdentifier,
+        error: ApplicationError,
+    },
+}
+
+/// Decodes a call. `Err` means the message header itself is unreadable (HTTP 500, §1.3).
+pub fn decode_call(encoding: Encoding, body: &[u8]) -> Result<Incoming, thrift::Error> {
+    let mut i = input(encoding, body);
+    let header = i.read_message_begin()?;
+    if header.message_type != TMessageType::Call && header.message_type != TMessageType::OneWay {
+        let error = ApplicationError::new(
+            ApplicationErrorKind::InvalidMessageType,
+            format!(
+                "expected a call, got message type {:?}",
+                header.message_type
+            ),
+        );
+        return Ok(Incoming::Refused { header, error });
+    }
+    let decoded = match Call::read(&header.name, i.as_mut()) {
+        None => {
+            let error = ApplicationError::new(
+                ApplicationErrorKind::UnknownMethod,
+                format!("Invalid method name: '{}'", header.name),
+            );
+            return Ok(Incoming::Refused { header, error });
+        }
+        Some(decoded) => decoded.and_then(|call| i.read_message_end().map(|()| call)),
+    };
+    Ok(match decoded {
+        Ok(call) => Incoming::Call { header, call },
+        Err(e) => {
+            let error = ApplicationError::new(ApplicationErrorKind::ProtocolError, e.to_string());
+            Incoming::Refused { header, error }
+        }
+    })
+}
+
+/// Encodes a reply carrying `response` (as field 0 of the `<method>_result` struct).
+pub fn encode_reply(
+    encoding: Encoding,
+    name: &str,
+    seqid: i32,
+    response: &Response,
+) -> thrift::Result<Vec<u8>> {
+    let header = TMessageIdentifier::new(name, TMessageType::Reply, seqid);
+    write_message(encoding, &header, |o| {
+        wire::begin_struct(o, "MethodResult")?;
+        wire::write_member(o, "success", 0, TType::Struct, response)?;
+        wire::end_struct(o)
+    })
+}
+
+/// Encodes a TApplicationException reply.
+pub fn encode_exception(
+    encoding: Encoding,
+    name: &str,
+    seqid: i32,
+    error: &ApplicationError,
+) -> thrift::Result<Vec<u8>> {
+    let header = TMessageIdentifier::new(name, TMessageType::Exception, seqid);
+    write_message(encoding, &header, |o| {
+        thrift::Error::write_application_error_to_out_protocol(error, o)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::methods::{GetRoleSummary, KillTasks};
+    use crate::api::types::{JobKey, ResponseCode, ServerInfo};
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn binary_call_matches_the_reference_worked_example() {
+        // api-reference §1.3, "TBinary encoding": getRoleSummary() with seqid 1 is 27 bytes.
+        let bytes = encode_call(Encoding::Binary, 1, &GetRoleSummary {}).unwrap();
+        assert_eq!(bytes.len(), 27);
+        assert_eq!(
+            hex(&bytes),
+            "80 01 00 01 00 00 00 0e 67 65 74 52 6f 6c 65 53 75 6d 6d 61 72 79 00 00 00 01 00"
+        );
+    }
+
+    #[test]
+    fn binary_call_round_trips_through_the_server_decoder() {
+        let args = KillTasks {
+            job: Some(JobKey {
+                role: Some("www-data".into()),
+                environment: Some("prod".into()),
+                name: Some("hello".into()),
+            }),
+            instances: Some(vec![0, 1]),
+            message: Some("bye".into()),
+        };
+        let bytes = encode_call(Encoding::Binary, 7, &args).unwrap();
+        match decode_call(Encoding::Binary, &bytes).unwrap() {
+            Incoming::Call { header, call } => {
+                assert_eq!(header.sequence_number, 7);
+                assert_eq!(call, Call::KillTasks(args));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reply_round_trips_and_names_its_method() {
+        let response = Response {
+            response_code: Some(ResponseCode::OK),
+            server_info: Some(ServerInfo {
+                cluster_name: Some("devcluster".into()),
+                stats_url_prefix: Some(String::new()),
+            }),
+            result: None,
+            details: Some(vec![]),
+        };
+        for encoding in [Encoding::Binary, Encoding::Json] {
+            let bytes = encode_reply(encoding, "killTasks", 7, &response).unwrap();
+            assert_eq!(
+                decode_reply(encoding, "killTasks", &bytes).unwrap(),
+                response
+            );
+            assert!(matches!(
+                decode_reply(encoding, "createJob", &bytes),
+                Err(ReplyError::Malformed(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn unknown_method_is_refused_with_unknown_method() {
+        let mut body = encode_call(Encoding::Binary, 3, &GetRoleSummary {}).unwrap();
+        // Rename the method in place: same length, so the header stays well formed.
+        let at = body
+            .windows(14)
+            .position(|w| w == b"getRoleSummary")
+            .unwrap();
+        body[at..at + 14].copy_from_slice(b"getRoleSummarX");
+        match decode_call(Encoding::Binary, &body).unwrap() {
+            Incoming::Refused { error, .. } => {
+                assert_eq!(error.kind, ApplicationErrorKind::UnknownMethod)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn huge_declared_string_length_fails_without_allocating() {
+        // Versioned header, then a method name claiming 2 GiB.
+        let body = [0x80, 0x01, 0x00, 0x01, 0x7f, 0xff, 0xff, 0xff, b'x'];
+        assert!(decode_call(Encoding::Binary, &body).is_err());
+    }
+}
