@@ -1,7 +1,12 @@
 //! The Aurora scheduler's HTTP Thrift API: types, the two wire encodings, and the HTTP client.
 
+pub mod client;
+pub mod clusters;
 pub mod codec;
+pub mod keys;
 pub mod methods;
+#[cfg(test)]
+pub(crate) mod test_server;
 pub mod tjson;
 pub mod types;
 #[macro_use]

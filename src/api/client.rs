@@ -1,0 +1,795 @@
+//! The HTTP client of the scheduler's `/api` endpoint (api-reference §1, client-reference §6.3):
+//! one TBinary call per POST, bounded leader redirects replayed by hand, preemptive basic auth,
+//! TLS through rustls, and retries for reads only, so that a write is sent at most once.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use reqwest::{StatusCode, Url};
+
+use crate::api::codec::{decode_reply, encode_call, Encoding, ReplyError};
+use crate::api::methods::Method;
+use crate::api::types::{Response, ResponseCode};
+
+/// `User-Agent` of every request: the scheduler logs it, so it says who called.
+pub const USER_AGENT: &str = concat!("aurora-ansible/", env!("CARGO_PKG_VERSION"));
+
+/// Leader redirects followed for one request; a longer chain means the schedulers disagree.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Per-call timeout when none is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Characters of an unexpected HTTP body quoted in an error.
+const BODY_EXCERPT_CHARS: usize = 200;
+
+/// When read-only calls are tried again. Writes are never retried, whatever this says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; 1 means no retry.
+    pub max_attempts: u32,
+    /// Pause before the first retry; each later pause doubles, up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// No retry starts once this much time has passed since the first attempt began.
+    pub max_elapsed: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 0.5 s, 1 s, 2 s, 4 s between five attempts: long enough to ride out a leader failover,
+    /// short enough that an Ansible task does not hang on a dead scheduler.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_elapsed: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt only.
+    pub fn never() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The pause before retry number `retry` (1 for the first retry).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.saturating_sub(1));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+
+    /// The pause before the next attempt after `attempts` have been made, or `None` to give up.
+    fn next_delay(&self, attempts: u32, elapsed: Duration) -> Option<Duration> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let delay = self.backoff(attempts);
+        (elapsed + delay <= self.max_elapsed).then_some(delay)
+    }
+}
+
+/// How to reach the scheduler: the module connection options (design.md) in typed form.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// Base URL of the scheduler; calls go to its `api` child.
+    pub scheduler_url: String,
+    pub username: Option<String>,
+    /// Never printed: `Debug` shows only whether it is set.
+    pub password: Option<String>,
+    pub validate_certs: bool,
+    /// A PEM file of CA certificates trusted in addition to the system's.
+    pub ca_path: Option<PathBuf>,
+    /// Limit for each HTTP request, redirects and retries each getting their own.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    /// Defaults for everything but the URL: no credentials, verified TLS, 30 s, default retries.
+    pub fn new(scheduler_url: impl Into<String>) -> Self {
+        ClientConfig {
+            scheduler_url: scheduler_url.into(),
+            username: None,
+            password: None,
+            validate_certs: true,
+            ca_path: None,
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("scheduler_url", &self.scheduler_url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("validate_certs", &self.validate_certs)
+            .field("ca_path", &self.ca_path)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// What failed while connecting or talking to the scheduler at the transport level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// No connection: refused, unreachable, DNS.
+    Connect,
+    /// The per-call timeout passed.
+    Timeout,
+    /// The TLS handshake failed, e.g. the certificate was not trusted.
+    Tls,
+    /// The connection broke mid-request or the body could not be read.
+    Other,
+}
+
+/// Why a call failed. Every message names the method and the scheduler URL.
+#[derive(Clone, Debug)]
+pub enum ClientError {
+    /// The client could not be built: bad URL, unreadable CA file, TLS setup.
+    Config { url: String, message: String },
+    /// Connecting or exchanging the request failed. For a write, `maybe_applied` says whether
+    /// the request may have reached the scheduler.
+    Transport {
+        method: &'static str,
+        url: String,
+        kind: TransportKind,
+        detail: String,
+        maybe_applied: bool,
+        attempts: u32,
+    },
+    /// HTTP 503: no scheduler currently leads.
+    NoLeader {
+        method: &'static str,
+        url: String,
+        attempts: u32,
+    },
+    /// HTTP 401 or 403: credentials missing or refused.
+    Unauthorized {
+        method: &'static str,
+        url: String,
+        status: u16,
+        username: Option<String>,
+    },
+    /// Leader redirects that could not be followed: too many, or without a usable `Location`.
+    Redirect {
+        method: &'static str,
+        url: String,
+        chain: Vec<String>,
+        reason: String,
+    },
+    /// Any other HTTP status.
+    HttpStatus {
+        method: &'static str,
+        url: String,
+        status: u16,
+        body: String,
+    },
+    /// The scheduler answered with a TApplicationException (unknown method, undecodable args).
+    Exception {
+        method: &'static str,
+        url: String,
+        kind: String,
+        message: String,
+    },
+    /// The reply could not be decoded.
+    Malformed {
+        method: &'static str,
+        url: String,
+        detail: String,
+    },
+    /// The scheduler answered with a response code other than OK.
+    Scheduler {
+        method: &'static str,
+        url: String,
+        code: ResponseCode,
+        details: Vec<String>,
+    },
+}
+
+impl ClientError {
+    /// The method called; empty for `Config`.
+    pub fn method(&self) -> &str {
+        match self {
+            ClientError::Config { .. } => "",
+            ClientError::Transport { method, .. }
+            | ClientError::NoLeader { method, .. }
+            | ClientError::Unauthorized { method, .. }
+            | ClientError::Redirect { method, .. }
+            | ClientError::HttpStatus { method, .. }
+            | ClientError::Exception { method, .. }
+            | ClientError::Malformed { method, .. }
+            | ClientError::Scheduler { method, .. } => method,
+        }
+    }
+
+    /// The URL that failed.
+    pub fn url(&self) -> &str {
+        match self {
+            ClientError::Config { url, .. }
+            | ClientError::Transport { url, .. }
+            | ClientError::NoLeader { url, .. }
+            | ClientError::Unauthorized { url, .. }
+            | ClientError::Redirect { url, .. }
+            | ClientError::HttpStatus { url, .. }
+            | ClientError::Exception { url, .. }
+            | ClientError::Malformed { url, .. }
+            | ClientError::Scheduler { url, .. } => url,
+        }
+    }
+
+    /// Whether a read-only call may be tried again after this (§1.7).
+    fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Transport { .. } | ClientError::NoLeader { .. }
+        )
+    }
+
+    fn set_attempts(&mut self, n: u32) {
+        if let ClientError::Transport { attempts, .. } | ClientError::NoLeader { attempts, .. } =
+            self
+        {
+            *attempts = n;
+        }
+    }
+}
+
+fn after_attempts(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (gave up after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Config { url, message } => {
+                write!(f, "cannot set up a client for scheduler {url}: {message}")
+            }
+            ClientError::Transport {
+                method,
+                url,
+                kind,
+                detail,
+                maybe_applied,
+                attempts,
+            } => {
+                let what = match kind {
+                    TransportKind::Connect => "could not connect to",
+                    TransportKind::Timeout => "timed out waiting for",
+                    TransportKind::Tls => "TLS handshake failed with",
+                    TransportKind::Other => "lost the connection to",
+                };
+                write!(f, "{method}: {what} the scheduler at {url}: {detail}")?;
+                if *kind == TransportKind::Tls {
+                    write!(
+                        f,
+                        "; check the certificate, give its CA with ca_path, or set \
+                         validate_certs to false"
+                    )?;
+                }
+                if *maybe_applied {
+                    write!(
+                        f,
+                        "; {method} may or may not have been applied: check the current state \
+                         before trying again"
+                    )?;
+                }
+                f.write_str(&after_attempts(*attempts))
+            }
+            ClientError::NoLeader {
+                method,
+                url,
+                attempts,
+            } => write!(
+                f,
+                "{method}: no leading scheduler at {url} (HTTP 503); retry later{}",
+                after_attempts(*attempts)
+            ),
+            ClientError::Unauthorized {
+                method,
+                url,
+                status,
+                username,
+            } => {
+                write!(
+                    f,
+                    "{method}: the scheduler at {url} answered HTTP {status}: "
+                )?;
+                match username {
+                    Some(user) => write!(
+                        f,
+                        "the credentials of user {user:?} were refused; check the username and \
+                         password options (AURORA_USERNAME / AURORA_PASSWORD)"
+                    ),
+                    None => write!(
+                        f,
+                        "authentication is required; set the username and password options \
+                         (AURORA_USERNAME / AURORA_PASSWORD)"
+                    ),
+                }
+            }
+            ClientError::Redirect {
+                method,
+                url,
+                chain,
+                reason,
+            } => write!(
+                f,
+                "{method}: leader redirect from the scheduler at {url} failed: {reason}; \
+                 chain: {}",
+                chain.join(" -> ")
+            ),
+            ClientError::HttpStatus {
+                method,
+                url,
+                status,
+                body,
+            } => {
+                let reason = StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                write!(
+                    f,
+                    "{method}: the scheduler at {url} answered HTTP {status} {reason}"
+                )?;
+                if !body.is_empty() {
+                    write!(f, ": {body}")?;
+                }
+                Ok(())
+            }
+            ClientError::Exception {
+                method,
+                url,
+                kind,
+                message,
+            } => write!(
+                f,
+                "{method}: the scheduler at {url} refused the call with a \
+                 TApplicationException ({kind}): {message}"
+            ),
+            ClientError::Malformed {
+                method,
+                url,
+                detail,
+            } => write!(
+                f,
+                "{method}: the reply from the scheduler at {url} could not be decoded: {detail}"
+            ),
+            ClientError::Scheduler {
+                method,
+                url,
+                code,
+                details,
+            } => {
+                write!(f, "{method}: the scheduler at {url} answered {code}")?;
+                if !details.is_empty() {
+                    write!(f, ": {}", details.join("; "))?;
+                }
+                if *code == ResponseCode::JOB_UPDATING_ERROR {
+                    write!(f, " (an update is in progress on the job)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl Response {
+    /// The response code; a reply without one is treated as an ERROR.
+    pub fn code(&self) -> ResponseCode {
+        self.response_code.unwrap_or(ResponseCode::ERROR)
+    }
+
+    /// The detail messages, skipping details without a message.
+    pub fn detail_messages(&self) -> Vec<String> {
+        self.details
+            .iter()
+            .flatten()
+            .filter_map(|d| d.message.clone())
+            .collect()
+    }
+}
+
+/// `<base>/api`, joined as RFC 3986 does (client-reference §6.2 item 4): a base path without a
+/// trailing slash has its last segment replaced.
+pub fn api_endpoint(scheduler_url: &str) -> Result<Url, String> {
+    let base = Url::parse(scheduler_url.trim())
+        .map_err(|e| format!("scheduler URL {scheduler_url:?} is not a valid URL: {e}"))?;
+    if !matches!(base.scheme(), "http" | "https") {
+        return Err(format!(
+            "scheduler URL {scheduler_url:?} must start with http:// or https://"
+        ));
+    }
+    if base.host_str().is_none_or(str::is_empty) {
+        return Err(format!("scheduler URL {scheduler_url:?} has no host"));
+    }
+    base.join("api")
+        .map_err(|e| format!("cannot join {scheduler_url:?} with \"api\": {e}"))
+}
+
+/// reqwest with `rustls-no-provider` needs a process-wide crypto provider before any client is
+/// built; ring is the one linked in.
+fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // An error means another provider is already installed, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A client of one scheduler. Cheap to share by reference; calls are blocking.
+pub struct Client {
+    http: blocking::Client,
+    endpoint: Url,
+    /// Precomputed `Authorization` value, marked sensitive.
+    auth: Option<HeaderValue>,
+    username: Option<String>,
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("username", &self.username)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn new(config: &ClientConfig) -> Result<Client, ClientError> {
+        let config_error = |message: String| ClientError::Config {
+            url: config.scheduler_url.clone(),
+            message,
+        };
+        let endpoint = api_endpoint(&config.scheduler_url).map_err(config_error)?;
+        install_crypto_provider();
+
+        let mut headers = HeaderMap::new();
+        let binary = HeaderValue::from_static(Encoding::Binary.content_type());
+        headers.insert(CONTENT_TYPE, binary.clone());
+        // reqwest sends `Accept: */*` unless told otherwise, which gets a TJSON reply (§1.2).
+        headers.insert(ACCEPT, binary);
+
+        let mut builder = blocking::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .timeout(config.timeout)
+            // Redirects are followed by hand: bounded, replayed with the body, and reported.
+            .redirect(reqwest::redirect::Policy::none());
+        if !config.validate_certs {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        if let Some(path) = &config.ca_path {
+            let pem = std::fs::read(path).map_err(|e| {
+                config_error(format!("cannot read ca_path {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                config_error(format!(
+                    "ca_path {} holds no usable PEM certificate: {e}",
+                    path.display()
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(config_error(format!(
+                    "ca_path {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder.build().map_err(|e| config_error(error_chain(&e)))?;
+
+        let password = config.password.as_deref().unwrap_or("");
+        let auth = config.username.as_ref().map(|user| basic_auth(user, password));
+        Ok(Client {
+            http,
+            endpoint,
+            auth,
+            username: config.username.clone(),
+            timeout: config.timeout,
+            retry: config.retry,
+        })
+    }
+
+    /// The URL calls are posted to.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// Calls `M` and returns the scheduler's Response whatever its response code; see `call_ok`.
+    /// A read-only method is retried on transport errors, HTTP 503 and ERROR_TRANSIENT; a write
+    /// is sent at most once.
+    pub fn call<M: Method>(&self, args: &M) -> Result<Response, ClientError> {
+        let body = encode_call(Encoding::Binary, 0, args).map_err(|e| ClientError::Malformed {
+            method: M::NAME,
+            url: self.endpoint.to_string(),
+            detail: format!("the call could not be encoded: {e}"),
+        })?;
+        let read_only = M::is_read_only();
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut outcome = self.exchange(M::NAME, read_only, &body);
+            let retry = read_only
+                && match &outcome {
+                    Ok(response) => response.code() == ResponseCode::ERROR_TRANSIENT,
+                    Err(e) => e.is_retryable(),
+                };
+            let delay = if retry {
+                self.retry.next_delay(attempts, started.elapsed())
+            } else {
+                None
+            };
+            match delay {
+                Some(delay) => std::thread::sleep(delay),
+                None => {
+                    if let Err(e) = &mut outcome {
+                        e.set_attempts(attempts);
+                    }
+                    return outcome;
+                }
+            }
+        }
+    }
+
+    /// Calls `M` and turns a response code other than OK into `ClientError::Scheduler`.
+    pub fn call_ok<M: Method>(&self, args: &M) -> Result<Response, ClientError> {
+        let response = self.call(args)?;
+        self.check(M::NAME, response)
+    }
+
+    /// `Ok` for an OK response, else `ClientError::Scheduler` with the detail messages.
+    /// Only OK is success; WARNING is not (client-reference §2.1).
+    pub fn check(&self, method: &'static str, response: Response) -> Result<Response, ClientError> {
+        if response.code() == ResponseCode::OK {
+            return Ok(response);
+        }
+        Err(ClientError::Scheduler {
+            method,
+            url: self.endpoint.to_string(),
+            code: response.code(),
+            details: response.detail_messages(),
+        })
+    }
+
+    /// One attempt: POST the call, following up to `MAX_REDIRECTS` leader redirects.
+    fn exchange(
+        &self,
+        method: &'static str,
+        read_only: bool,
+        body: &[u8],
+    ) -> Result<Response, ClientError> {
+        let mut url = self.endpoint.clone();
+        let mut chain = vec![url.to_string()];
+        loop {
+            let mut request = self.http.post(url.clone()).body(body.to_vec());
+            if let Some(auth) = &self.auth {
+                request = request.header(AUTHORIZATION, auth.clone());
+            }
+            let transport =
+                |e: reqwest::Error| transport_error(method, &url, read_only, self.timeout, &e);
+            let reply = request.send().map_err(transport)?;
+            let status = reply.status();
+            match status {
+                StatusCode::OK => {
+                    let binary = reply
+                        .headers()
+                        .get(CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| v.to_string());
+                    let bytes = reply.bytes().map_err(transport)?;
+                    return decode_reply(Encoding::Binary, method, &bytes).map_err(|e| match e {
+                        ReplyError::Exception(e) => ClientError::Exception {
+                            method,
+                            url: url.to_string(),
+                            kind: format!("{:?}", e.kind),
+                            message: e.message,
+                        },
+                        ReplyError::Malformed(detail) => ClientError::Malformed {
+                            method,
+                            url: url.to_string(),
+                            detail: match binary {
+                                Some(ct) if ct != Encoding::Binary.content_type() => {
+                                    format!("{detail} (the reply's Content-Type is {ct:?})")
+                                }
+                                _ => detail,
+                            },
+                        },
+                    });
+                }
+                StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => {
+                    let redirect_error =
+                        |reason: String, chain: Vec<String>| ClientError::Redirect {
+                            method,
+                            url: self.endpoint.to_string(),
+                            chain,
+                            reason,
+                        };
+                    let Some(location) = reply.headers().get(LOCATION) else {
+                        return Err(redirect_error(
+                            format!("{url} answered HTTP {} without a Location", status.as_u16()),
+                            chain,
+                        ));
+                    };
+                    let next = location
+                        .to_str()
+                        .ok()
+                        .and_then(|l| url.join(l).ok())
+                        .filter(|u| matches!(u.scheme(), "http" | "https"));
+                    let Some(next) = next else {
+                        return Err(redirect_error(
+                            format!("{url} redirected to the unusable Location {location:?}"),
+                            chain,
+                        ));
+                    };
+                    chain.push(next.to_string());
+                    if chain.len() > MAX_REDIRECTS + 1 {
+                        return Err(redirect_error(
+                            format!("more than {MAX_REDIRECTS} redirects"),
+                            chain,
+                        ));
+                    }
+                    url = next;
+                }
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    return Err(ClientError::NoLeader {
+                        method,
+                        url: url.to_string(),
+                        attempts: 1,
+                    })
+                }
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    return Err(ClientError::Unauthorized {
+                        method,
+                        url: url.to_string(),
+                        status: status.as_u16(),
+                        username: self.username.clone(),
+                    })
+                }
+                _ => {
+                    // The body is only for the message; failing to read it loses nothing.
+                    let text = reply.text().unwrap_or_default();
+                    return Err(ClientError::HttpStatus {
+                        method,
+                        url: url.to_string(),
+                        status: status.as_u16(),
+                        body: excerpt(&text),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn basic_auth(user: &str, password: &str) -> HeaderValue {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    // Base64 output is always a valid header value.
+    let mut value = HeaderValue::from_str(&format!("Basic {token}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+    value.set_sensitive(true);
+    value
+}
+
+/// The start of a body, whitespace collapsed and HTML tags dropped (503 and 500 pages are HTML).
+fn excerpt(text: &str) -> String {
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = plain.split_whitespace().collect();
+    let joined = words.join(" ");
+    if joined.chars().count() > BODY_EXCERPT_CHARS {
+        let cut: String = joined.chars().take(BODY_EXCERPT_CHARS).collect();
+        format!("{cut}...")
+    } else {
+        joined
+    }
+}
+
+/// The messages of an error and its sources, outermost first. hyper's "client error (Connect)"
+/// wrapper says nothing the kind of error does not, so it is left out.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(e);
+    while let Some(err) = current {
+        let text = err.to_string();
+        let wrapper = text.starts_with("client error (") && err.source().is_some();
+        if !wrapper && parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        current = err.source();
+    }
+    parts.join(": ")
+}
+
+/// Whether a rustls error is somewhere in the chain. io::Error hides its inner error from
+/// `source()`, so it is unwrapped explicitly.
+fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if err.is::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if is_tls_error(inner) {
+                    return true;
+                }
+            }
+        }
+        current = err.source();
+    }
+    false
+}
+
+fn transport_error(
+    method: &'static str,
+    url: &Url,
+    read_only: bool,
+    timeout: Duration,
+    e: &reqwest::Error,
+) -> ClientError {
+    let kind = if is_tls_error(e) {
+        TransportKind::Tls
+    } else if e.is_timeout() {
+        TransportKind::Timeout
+    } else if e.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Other
+    };
+    // reqwest's own message repeats the URL; the causes are what says what happened.
+    let detail = match (kind, std::error::Error::source(e)) {
+        (TransportKind::Timeout, _) => format!("no answer within {timeout:?} (the timeout option)"),
+        (_, Some(source)) => error_chain(source),
+        (_, None) => e.to_string(),
+    };
+    ClientError::Transport {
+        method,
+        url: url.to_string(),
+        kind,
+        detail,
+        // Without a connection nothing was sent; otherwise the scheduler may have acted.
+        maybe_applied: !read_only && !e.is_connect(),
+        attempts: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests;
