@@ -1,7 +1,8 @@
 //! aurora-ansible: Ansible modules for Apache Aurora and `aurora-sim`, a simulator of its scheduler.
 //!
 //! Data flows one way: `modules` → `spec` / `api` → scheduler. `sim` reuses `api`'s types and codecs
-//! and is linked only into the `aurora-sim` binary.
+//! and is linked only into the `aurora-sim` binary. `cli` is the command line of `aurora-ansible`.
 
 pub mod api;
+pub mod cli;
 pub mod sim;

@@ -1,2 +1,26 @@
 //! The `aurora-ansible` executable: every Ansible module of the collection, and a CLI.
-fn main() {}
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Whether this is an Ansible module run: ansible-core starts a binary module with exactly one
+/// argument, the path of its JSON arguments file (the module name is the executable's name).
+fn is_module_invocation(args: &[OsString]) -> bool {
+    match args {
+        [_, only] => {
+            let path = Path::new(only);
+            !only.to_string_lossy().starts_with('-') && path.is_file()
+        }
+        _ => false,
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if is_module_invocation(&args) {
+        // Module dispatch goes here (a later issue): read the args file, pick the module by the
+        // executable's file name, print one JSON result. Until then the CLI handles the call.
+    }
+    ExitCode::from(aurora_ansible::cli::main(args))
+}
