@@ -505,7 +505,10 @@ impl Client {
         let http = builder.build().map_err(|e| config_error(error_chain(&e)))?;
 
         let password = config.password.as_deref().unwrap_or("");
-        let auth = config.username.as_ref().map(|user| basic_auth(user, password));
+        let auth = config
+            .username
+            .as_ref()
+            .map(|user| basic_auth(user, password));
         Ok(Client {
             http,
             endpoint,

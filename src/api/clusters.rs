@@ -430,7 +430,9 @@ mod tests {
     fn an_invalid_document_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "[{\"name\": ");
-        let msg = Clusters::load(std::slice::from_ref(&path)).unwrap_err().to_string();
+        let msg = Clusters::load(std::slice::from_ref(&path))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains(&path.display().to_string()), "{msg}");
         let path = write(dir.path(), "\"just a string\"");
         let msg = Clusters::load(&[path]).unwrap_err().to_string();

@@ -297,3 +297,63 @@ mod tests {
         assert!(decode_call(Encoding::Binary, &body).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! The simulator decodes untrusted bodies: no input may panic or allocate without bound.
+    use super::*;
+    use crate::api::methods::{CreateJob, GetTasksStatus};
+    use crate::api::types::{JobConfiguration, JobKey, TaskQuery};
+    use proptest::prelude::*;
+
+    fn sample_calls(encoding: Encoding) -> Vec<Vec<u8>> {
+        let create = CreateJob {
+            description: Some(JobConfiguration {
+                key: Some(JobKey::new("www", "prod", "hello")),
+                instance_count: 2,
+                ..JobConfiguration::default()
+            }),
+        };
+        let query = GetTasksStatus {
+            query: Some(TaskQuery {
+                role: Some("www".into()),
+                instance_ids: Some(vec![0, 1, 2]),
+                ..TaskQuery::default()
+            }),
+        };
+        vec![
+            encode_call(encoding, 1, &create).unwrap(),
+            encode_call(encoding, 2, &query).unwrap(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            for encoding in [Encoding::Binary, Encoding::Json] {
+                let _ = decode_call(encoding, &body);
+                let _ = decode_reply(encoding, "getTasksStatus", &body);
+            }
+        }
+
+        #[test]
+        fn mutated_valid_calls_never_panic(
+            which in 0usize..2,
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            for encoding in [Encoding::Binary, Encoding::Json] {
+                let mut body = sample_calls(encoding).swap_remove(which);
+                for (at, byte) in &flips {
+                    let i = at.index(body.len());
+                    body[i] = *byte;
+                }
+                let _ = decode_call(encoding, &body);
+                // Truncated anywhere.
+                let _ = decode_call(encoding, &body[..cut.index(body.len())]);
+            }
+        }
+    }
+}
