@@ -1,0 +1,62 @@
+# aurora-ansible: `make demo` runs the main job against the embedded simulator, `make test` passes
+# the tests. Both set up what they need on a fresh machine (Rust build, Python venv).
+
+SHELL := /bin/bash
+ANSIBLE_CORE_VERSION := 2.19.14
+# Every module name the one executable answers to (dispatch is on `_ansible_module_name`).
+MODULES := job
+COLLECTION := ansible_collections/aurora/scheduler
+MODULE_DIR := $(COLLECTION)/plugins/modules
+VENV := .venv
+RELEASE := target/release
+
+.PHONY: help build venv test test-rust test-integration demo bench collection fmt lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+build: ## build both binaries and install the module executable into the collection
+	cargo build --release --locked --bins
+	@# One real file under the first module name, relative links for the others: links inside the
+	@# collection survive `ansible-galaxy collection build` (binary-modules.md §4.2).
+	@first=$(firstword $(MODULES)); \
+	install -m 0755 $(RELEASE)/aurora-ansible $(MODULE_DIR)/$$first; \
+	for m in $(wordlist 2,99,$(MODULES)); do ln -sfn $$first $(MODULE_DIR)/$$m; done
+
+venv: $(VENV)/.ansible-core-$(ANSIBLE_CORE_VERSION) ## Python venv with the pinned ansible-core
+
+$(VENV)/.ansible-core-$(ANSIBLE_CORE_VERSION):
+	rm -rf $(VENV)
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(ANSIBLE_CORE_VERSION)
+	touch $@
+
+test: test-rust test-integration ## every test: Rust (unit, conformance, snapshots) then ansible-playbook
+
+test-rust: ## Rust tests; stale insta snapshots fail
+	INSTA_UPDATE=no cargo test --release --locked
+
+test-integration: build venv ## ansible-playbook tests against aurora-sim
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/integration/run.sh
+
+demo: build ## start aurora-sim and show a job created, listed and killed
+	scripts/demo.sh
+
+bench: ## print the figures design.md sets targets for
+	scripts/bench.sh
+
+collection: build venv ## build the collection tarball into build/
+	mkdir -p build
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path build $(COLLECTION)
+
+fmt: ## format the Rust code
+	cargo fmt --all
+
+lint: ## formatting and clippy, warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+clean: ## remove build outputs and the venv
+	cargo clean
+	rm -rf $(VENV) build
+	find $(MODULE_DIR) -mindepth 1 ! -name '*.yml' ! -name README.md -delete
