@@ -54,6 +54,20 @@ impl JobKey {
         }
     }
 
+    /// Whether all three parts are set and are good identifiers (api-reference §4.2).
+    pub fn is_valid(&self) -> bool {
+        [
+            ("role", &self.role),
+            ("environment", &self.environment),
+            ("name", &self.name),
+        ]
+        .into_iter()
+        .all(|(what, part)| {
+            part.as_deref()
+                .is_some_and(|p| check_identifier(what, p).is_ok())
+        })
+    }
+
     /// Parses `role/env/name`, checking each part as the scheduler does.
     pub fn parse(text: &str) -> Result<JobKey, KeyError> {
         let parts: Vec<&str> = text.split('/').collect();

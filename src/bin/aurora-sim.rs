@@ -1,2 +1,206 @@
 //! The `aurora-sim` executable: a simulated Aurora scheduler on a virtual clock.
-fn main() {}
+//!
+//! Prints the URL it serves on its first stdout line, logs to stderr, stops cleanly on SIGTERM/SIGINT.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use aurora_ansible::sim::auth::Users;
+use aurora_ansible::sim::clock::Clock;
+use aurora_ansible::sim::config::{ClusterSpec, HostResources, SchedulerFlags, SimConfig};
+use aurora_ansible::sim::scheduler::Scheduler;
+use aurora_ansible::sim::server::{serve, Leadership, ServerOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aurora-sim",
+    version,
+    about = "A simulator of the Apache Aurora scheduler that speaks its real wire protocol."
+)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    listen: String,
+    /// Number of simulated hosts (named host-001...), with attributes `host` and `rack`.
+    #[arg(long, default_value_t = 3, conflicts_with = "cluster_file")]
+    hosts: usize,
+    /// Number of racks the hosts are spread over (r1...rN, in contiguous blocks).
+    #[arg(long, default_value_t = 1, conflicts_with = "cluster_file")]
+    racks: usize,
+    /// CPUs per generated host.
+    #[arg(long, default_value_t = 8.0)]
+    host_cpus: f64,
+    /// RAM per generated host, MiB.
+    #[arg(long, default_value_t = 16384)]
+    host_ram_mb: i64,
+    /// Disk per generated host, MiB.
+    #[arg(long, default_value_t = 102400)]
+    host_disk_mb: i64,
+    /// Port range per generated host.
+    #[arg(long, default_value = "31000-31999")]
+    host_ports: String,
+    /// YAML file naming the hosts, their resources and attributes (instead of --hosts/--racks).
+    #[arg(long)]
+    cluster_file: Option<PathBuf>,
+    /// Seconds of scheduler time per real second.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// -cluster_name, reported in every reply.
+    #[arg(long, default_value = "devcluster")]
+    cluster_name: String,
+    /// Act as a non-leading scheduler: answer 307 towards this leader URL.
+    #[arg(long, conflicts_with = "no_leader")]
+    redirect_to: Option<String>,
+    /// Act as a scheduler with no known leader: answer 503.
+    #[arg(long)]
+    no_leader: bool,
+    /// Shiro INI file of users and roles: turns on HTTP basic auth.
+    #[arg(long)]
+    users: Option<PathBuf>,
+    /// -min_required_instances_for_sla_check.
+    #[arg(long, default_value_t = 20)]
+    min_required_instances_for_sla_check: i32,
+    /// -sla_aware_kill_non_prod.
+    #[arg(long)]
+    sla_aware_kill_non_prod: bool,
+    /// -max_sla_duration_secs.
+    #[arg(long, default_value_t = 7200)]
+    max_sla_duration_secs: i64,
+    /// -max_tasks_per_job.
+    #[arg(long, default_value_t = 4000)]
+    max_tasks_per_job: i32,
+    /// -max_update_instance_failures.
+    #[arg(long, default_value_t = 20000)]
+    max_update_instance_failures: i32,
+    /// -allowed_job_environments.
+    #[arg(long, default_value = r"^(prod|devel|test|staging\d*)$")]
+    allowed_job_environments: String,
+    /// Add DOCKER to -allowed_container_types.
+    #[arg(long)]
+    allow_docker: bool,
+    /// -allow_docker_parameters.
+    #[arg(long)]
+    allow_docker_parameters: bool,
+    /// -allow_gpu_resource.
+    #[arg(long)]
+    allow_gpu_resource: bool,
+    /// -enable_mesos_fetcher.
+    #[arg(long)]
+    enable_mesos_fetcher: bool,
+    /// -allow_container_volumes.
+    #[arg(long)]
+    allow_container_volumes: bool,
+}
+
+impl Args {
+    fn config(&self) -> anyhow::Result<SimConfig> {
+        if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
+            anyhow::bail!("--time-scale must be a positive number");
+        }
+        regex::Regex::new(&self.allowed_job_environments)
+            .map_err(|e| anyhow::anyhow!("--allowed-job-environments is not a valid regex: {e}"))?;
+        let cluster = match &self.cluster_file {
+            Some(path) => ClusterSpec::load(path)?,
+            None => ClusterSpec::generated(
+                self.hosts,
+                self.racks,
+                &HostResources {
+                    cpus: self.host_cpus,
+                    ram_mb: self.host_ram_mb,
+                    disk_mb: self.host_disk_mb,
+                    gpus: 0,
+                    ports: self.host_ports.clone(),
+                },
+            )?,
+        };
+        let mut config = SimConfig::new(cluster);
+        config.cluster_name = self.cluster_name.clone();
+        config.flags = SchedulerFlags {
+            max_tasks_per_job: self.max_tasks_per_job,
+            allowed_job_environments: self.allowed_job_environments.clone(),
+            allow_docker: self.allow_docker,
+            allow_docker_parameters: self.allow_docker_parameters,
+            allow_gpu_resource: self.allow_gpu_resource,
+            enable_mesos_fetcher: self.enable_mesos_fetcher,
+            allow_container_volumes: self.allow_container_volumes,
+            min_required_instances_for_sla_check: self.min_required_instances_for_sla_check,
+            sla_aware_kill_non_prod: self.sla_aware_kill_non_prod,
+            max_sla_duration_secs: self.max_sla_duration_secs,
+            max_update_instance_failures: self.max_update_instance_failures,
+        };
+        Ok(config)
+    }
+
+    fn options(&self) -> anyhow::Result<ServerOptions> {
+        let leadership = match (&self.redirect_to, self.no_leader) {
+            (Some(url), _) => Leadership::RedirectTo(url.clone()),
+            (None, true) => Leadership::NoLeader,
+            (None, false) => Leadership::Leader,
+        };
+        let users = self.users.as_deref().map(Users::load).transpose()?;
+        Ok(ServerOptions { leadership, users })
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aurora-sim: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let options = args.options()?;
+    let scheduler = Scheduler::new(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "http://{addr}")?;
+        stdout.flush()?;
+        eprintln!(
+            "aurora-sim: cluster {} with {} hosts, {}x virtual time, serving on http://{addr}",
+            config.cluster_name,
+            config.cluster.hosts.len(),
+            args.time_scale
+        );
+        serve(
+            listener,
+            scheduler,
+            Clock::new(args.time_scale),
+            options,
+            shutdown_signal(),
+        )
+        .await?;
+        eprintln!("aurora-sim: stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

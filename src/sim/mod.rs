@@ -4,6 +4,8 @@
 //! `server` is the HTTP face (content types, leader redirect, auth); `scheduler` answers calls and
 //! runs the cluster; `config` says what cluster to simulate; `clock` maps real time to virtual time.
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod scheduler;
+pub mod server;

@@ -1,0 +1,486 @@
+//! The simulator's HTTP face (api-reference §1): `/api` with the scheduler's content negotiation,
+//! status codes, leader redirection and basic auth, plus `/health` and `/leaderhealth`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::{any, get};
+use axum::Router;
+
+use crate::api::codec::{self, Encoding, Incoming};
+use crate::api::types::{
+    Response, ResponseCode, ResponseDetail, BYPASS_LEADER_REDIRECT_HEADER_NAME,
+};
+use crate::sim::auth::{Denial, Identity, Users};
+use crate::sim::clock::Clock;
+use crate::sim::config::SimConfig;
+use crate::sim::scheduler::Scheduler;
+
+/// Request bodies above this get 413: nothing unbounded is read into memory.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// How often, in real time, the cluster moves on while nobody calls.
+const TICK: Duration = Duration::from_millis(10);
+/// Paths behind the leader-redirect filter besides `/api` (§1.5).
+const REDIRECTED_PATHS: &[&str] = &[
+    "agents",
+    "cron",
+    "maintenance",
+    "mname",
+    "offers",
+    "pendingtasks",
+    "quotas",
+    "slaves",
+    "state",
+    "tiers",
+    "utilization",
+    "scheduler",
+];
+
+/// Whether this process leads the (simulated) scheduler quorum.
+#[derive(Clone, Debug, Default)]
+pub enum Leadership {
+    #[default]
+    Leader,
+    /// A non-leader: answer 307 towards this base URL.
+    RedirectTo(String),
+    /// No leader is known: 503.
+    NoLeader,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    pub leadership: Leadership,
+    /// Basic auth; `None` = authentication off (the stock `NONE` mechanism).
+    pub users: Option<Users>,
+}
+
+struct Shared {
+    scheduler: Mutex<Scheduler>,
+    clock: Clock,
+    options: ServerOptions,
+}
+
+impl Shared {
+    /// Runs the cluster up to now, then `f`; the lock is held only for that.
+    fn with_scheduler<T>(&self, f: impl FnOnce(&mut Scheduler, i64) -> T) -> T {
+        let mut scheduler = self
+            .scheduler
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = self.clock.now_ms();
+        scheduler.advance(now);
+        f(&mut scheduler, now)
+    }
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    scheduler: Scheduler,
+    clock: Clock,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let shared = Arc::new(Shared {
+        scheduler: Mutex::new(scheduler),
+        clock,
+        options,
+    });
+    let ticker = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let mut interval = tokio::time::interval(TICK);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                interval.tick().await;
+                shared.with_scheduler(|_, _| ());
+            }
+        }
+    });
+    let app = Router::new()
+        .route("/api", any(api))
+        // The UI paths are only served for the leader filter's sake, until they are simulated.
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            leader_filter,
+        ))
+        .route("/health", get(|| async { "OK" }))
+        .route("/leaderhealth", get(leader_health))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(shared);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    ticker.abort();
+    result
+}
+
+async fn not_found() -> StatusCode {
+    StatusCode::NOT_FOUND
+}
+
+/// §1.5: non-leaders redirect `/api` and the UI paths, unless asked to bypass.
+async fn leader_filter(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> HttpResponse {
+    let path = request.uri().path();
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let filtered = first == "api" || REDIRECTED_PATHS.contains(&first);
+    if !filtered
+        || request
+            .headers()
+            .contains_key(BYPASS_LEADER_REDIRECT_HEADER_NAME)
+    {
+        return next.run(request).await;
+    }
+    match &shared.options.leadership {
+        Leadership::Leader => next.run(request).await,
+        Leadership::RedirectTo(leader) => {
+            let target = match request.uri().path_and_query() {
+                Some(pq) => format!("{}{}", leader.trim_end_matches('/'), pq.as_str()),
+                None => leader.clone(),
+            };
+            (StatusCode::TEMPORARY_REDIRECT, [(LOCATION, target)]).into_response()
+        }
+        Leadership::NoLeader => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(CONTENT_TYPE, "text/html")],
+            "<html><body><h1>503 - No leading scheduler found</h1></body></html>",
+        )
+            .into_response(),
+    }
+}
+
+async fn leader_health(State(shared): State<Arc<Shared>>) -> StatusCode {
+    match shared.options.leadership {
+        Leadership::Leader => StatusCode::OK,
+        Leadership::RedirectTo(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Leadership::NoLeader => StatusCode::BAD_GATEWAY,
+    }
+}
+
+async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> HttpResponse {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let Some(request_encoding) = request_encoding(content_type.as_deref()) else {
+        let named = content_type.unwrap_or_default();
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Unsupported content type: {named}\n"),
+        )
+            .into_response();
+    };
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+    let reply_encoding = reply_encoding(accept);
+
+    let identity = match &shared.options.users {
+        Some(users) => users.identify(headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok())),
+        None => Identity::Anonymous,
+    };
+    if identity == Identity::BadCredentials {
+        return unauthorized();
+    }
+
+    let (header, call) = match codec::decode_call(request_encoding, &body) {
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Unreadable Thrift message header: {e}\n"),
+            )
+                .into_response();
+        }
+        Ok(Incoming::Refused { header, error }) => {
+            return thrift_reply(
+                reply_encoding,
+                codec::encode_exception(
+                    reply_encoding,
+                    &header.name,
+                    header.sequence_number,
+                    &error,
+                ),
+            );
+        }
+        Ok(Incoming::Call { header, call }) => (header, call),
+    };
+
+    let user = match (&shared.options.users, &identity) {
+        (None, _) => "UNSECURE".to_string(),
+        (Some(users), identity) => match users.authorize(identity, &call) {
+            Ok(()) => match identity {
+                Identity::User(name) => name.clone(),
+                _ => "UNSECURE".to_string(),
+            },
+            Err(Denial::Unauthenticated) => return unauthorized(),
+            Err(Denial::InvalidKey(message)) => {
+                let response = bare_response(ResponseCode::INVALID_REQUEST, message);
+                return thrift_reply(
+                    reply_encoding,
+                    codec::encode_reply(
+                        reply_encoding,
+                        &header.name,
+                        header.sequence_number,
+                        &response,
+                    ),
+                );
+            }
+            Err(Denial::Forbidden(message)) => {
+                let response = bare_response(ResponseCode::AUTH_FAILED, message);
+                return thrift_reply(
+                    reply_encoding,
+                    codec::encode_reply(
+                        reply_encoding,
+                        &header.name,
+                        header.sequence_number,
+                        &response,
+                    ),
+                );
+            }
+        },
+    };
+
+    let response = shared.with_scheduler(|scheduler, now| scheduler.handle(call, &user, now));
+    thrift_reply(
+        reply_encoding,
+        codec::encode_reply(
+            reply_encoding,
+            &header.name,
+            header.sequence_number,
+            &response,
+        ),
+    )
+}
+
+/// A reply made by the auth layer: it carries no serverInfo (§3.3.1 notes such replies may lack it).
+fn bare_response(code: ResponseCode, message: String) -> Response {
+    Response {
+        response_code: Some(code),
+        server_info: None,
+        result: None,
+        details: Some(vec![ResponseDetail {
+            message: Some(message),
+        }]),
+    }
+}
+
+fn unauthorized() -> HttpResponse {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(WWW_AUTHENTICATE, "BASIC realm=\"Apache Aurora Scheduler\"")],
+        "Unauthorized\n",
+    )
+        .into_response()
+}
+
+fn thrift_reply(encoding: Encoding, body: thrift::Result<Vec<u8>>) -> HttpResponse {
+    match body {
+        Ok(bytes) => ([(CONTENT_TYPE, encoding.content_type())], bytes).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot encode the reply: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// A media type compared as the scheduler compares them (§1.2): type, subtype and parameter names
+/// case-folded, the `charset` value case-folded, nothing else normalised.
+fn normalise_media_type(value: &str) -> String {
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let params: Vec<String> = parts
+        .map(|p| {
+            let (name, val) = p.split_once('=').unwrap_or((p, ""));
+            let name = name.trim().to_ascii_lowercase();
+            let val = val.trim();
+            let val = if name == "charset" {
+                val.to_ascii_lowercase()
+            } else {
+                val.to_string()
+            };
+            format!("{name}={val}")
+        })
+        .collect();
+    std::iter::once(essence)
+        .chain(params)
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// The request's encoding from its Content-Type (first table of §1.2); `None` = 415.
+pub fn request_encoding(content_type: Option<&str>) -> Option<Encoding> {
+    let Some(value) = content_type else {
+        return Some(Encoding::Json);
+    };
+    match normalise_media_type(value).as_str() {
+        "application/x-thrift"
+        | "application/json"
+        | "application/vnd.apache.thrift.json"
+        | "application/vnd.apache.thrift.json;charset=utf-8" => Some(Encoding::Json),
+        "application/vnd.apache.thrift.binary" => Some(Encoding::Binary),
+        _ => None,
+    }
+}
+
+/// The reply's encoding from Accept (second table of §1.2): binary only when asked exactly.
+pub fn reply_encoding(accept: Option<&str>) -> Encoding {
+    match accept.map(normalise_media_type).as_deref() {
+        Some("application/vnd.apache.thrift.binary") => Encoding::Binary,
+        _ => Encoding::Json,
+    }
+}
+
+/// A simulator serving on 127.0.0.1 on its own thread, for tests, benches and the demo; it stops
+/// when dropped.
+pub struct RunningSim {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningSim {
+    pub fn start(
+        config: SimConfig,
+        options: ServerOptions,
+        time_scale: f64,
+    ) -> anyhow::Result<Self> {
+        let scheduler = Scheduler::new(&config)?;
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        std_listener.set_nonblocking(true)?;
+        let addr: SocketAddr = std_listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(std_listener) {
+                    Ok(l) => l,
+                    Err(e) => return eprintln!("aurora-sim: {e}"),
+                };
+                let shutdown = async move {
+                    let _ = stopped.await;
+                };
+                if let Err(e) = serve(
+                    listener,
+                    scheduler,
+                    Clock::new(time_scale),
+                    options,
+                    shutdown,
+                )
+                .await
+                {
+                    eprintln!("aurora-sim: {e}");
+                }
+            });
+        });
+        Ok(RunningSim {
+            url: format!("http://{addr}"),
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_content_types_follow_the_first_table_of_section_1_2() {
+        let json = Some(Encoding::Json);
+        assert_eq!(request_encoding(None), json);
+        assert_eq!(
+            request_encoding(Some("application/x-thrift")),
+            json,
+            "legacy type means TJSON, not binary"
+        );
+        assert_eq!(request_encoding(Some("application/json")), json);
+        assert_eq!(
+            request_encoding(Some("application/vnd.apache.thrift.json")),
+            json
+        );
+        assert_eq!(
+            request_encoding(Some("application/vnd.apache.thrift.json; charset=utf-8")),
+            json
+        );
+        assert_eq!(
+            request_encoding(Some("application/vnd.apache.thrift.json; charset=UTF-8")),
+            json
+        );
+        assert_eq!(
+            request_encoding(Some("Application/VND.apache.thrift.JSON;Charset=Utf-8")),
+            json
+        );
+        assert_eq!(
+            request_encoding(Some("application/vnd.apache.thrift.binary")),
+            Some(Encoding::Binary)
+        );
+        assert_eq!(
+            request_encoding(Some("application/json; charset=utf-8")),
+            None,
+            "extra parameter: 415"
+        );
+        assert_eq!(
+            request_encoding(Some("application/vnd.apache.thrift.binary; charset=x")),
+            None
+        );
+        assert_eq!(
+            request_encoding(Some("application/vnd.apache.thrift.compact")),
+            None
+        );
+        assert_eq!(request_encoding(Some("text/plain")), None);
+    }
+
+    #[test]
+    fn reply_encoding_follows_the_second_table_of_section_1_2() {
+        assert_eq!(
+            reply_encoding(Some("application/vnd.apache.thrift.binary")),
+            Encoding::Binary
+        );
+        for accept in [
+            None,
+            Some("*/*"),
+            Some("application/json"),
+            Some("application/x-thrift"),
+            Some("application/vnd.apache.thrift.json"),
+            Some("application/vnd.apache.thrift.json; charset=utf-8"),
+            Some("application/vnd.apache.thrift.binary, application/json"),
+            Some("garbage;;;"),
+        ] {
+            assert_eq!(reply_encoding(accept), Encoding::Json, "{accept:?}");
+        }
+    }
+}
