@@ -2,10 +2,14 @@
 //! its semantics on a virtual clock. It reuses `api`'s types and codecs and nothing else.
 //!
 //! `server` is the HTTP face (content types, leader redirect, auth); `scheduler` answers calls and
-//! runs the cluster; `config` says what cluster to simulate; `clock` maps real time to virtual time.
+//! runs the cluster, with `tasks` (the task store), `cluster` (hosts and placement) and
+//! `validation` (validate-and-populate); `config` says what to simulate; `clock` is virtual time.
 
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod scheduler;
 pub mod server;
+pub mod tasks;
+pub mod validation;

@@ -1,37 +1,990 @@
-//! The simulated scheduler: answers calls and runs the cluster on the virtual clock.
+//! The simulated scheduler: answers calls (api-reference §4) and runs the cluster on the virtual
+//! clock: placement of PENDING tasks, the task state machine of §4.7, and `sim.behavior`.
 //!
-//! PLACEHOLDER: the interface the HTTP server relies on; the scheduler core replaces the body.
+//! Task timing, in virtual time (one place for every constant):
+//! PENDING → ASSIGNED at the next placement pass; ASSIGNED → STARTING after 1 s; STARTING → RUNNING
+//! after 2 s (or the `slow_start` time); KILLING / RESTARTING / DRAINING → KILLED after 2 s
+//! (graceful shutdown). A task replaced after running less than 5 min is THROTTLED for 30 s,
+//! doubling per consecutive quick end up to 5 min (§4.7 "Reschedule").
 
-use crate::api::methods::Call;
-use crate::api::types::{Response, ResponseCode, ResponseDetail, ServerInfo};
-use crate::sim::config::SimConfig;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+use crate::api::methods::*;
+use crate::api::types::{
+    ConfigGroup, ConfigSummary, ConfigSummaryResult, GetJobsResult, GetPendingReasonResult,
+    GetQuotaResult, GetTierConfigResult, JobConfiguration, JobKey, JobStats, JobSummary,
+    JobSummaryResult, PendingReason, PopulateJobResult, Range, Resource, ResourceAggregate,
+    Response, ResponseCode, ResponseDetail, Result as Payload, RoleSummary, RoleSummaryResult,
+    ScheduleStatus, ScheduleStatusResult, ServerInfo, TaskConfig, TaskEvent, TaskQuery, TierConfig,
+};
+use crate::sim::cluster::{choose_host, Demand, Host, JobPlacement};
+use crate::sim::config::{SchedulerFlags, SimConfig};
+use crate::sim::tasks::{task_id, Behavior, Task, TaskStore};
+use crate::sim::validation::{self, DEFAULT_TIER, TIERS};
+
+const ASSIGNED_TO_STARTING_MS: i64 = 1_000;
+const STARTING_TO_RUNNING_MS: i64 = 2_000;
+const KILL_GRACE_MS: i64 = 2_000;
+const FLAPPING_THRESHOLD_MS: i64 = 5 * 60_000;
+const THROTTLE_INITIAL_MS: i64 = 30_000;
+const THROTTLE_MAX_MS: i64 = 5 * 60_000;
+/// Terminal tasks kept per job (the scheduler keeps at most 100 per job by default, §4.4).
+const TERMINAL_TASKS_KEPT: usize = 100;
+/// Where the scheduler says a task event was recorded.
+const SCHEDULER_HOST: &str = "aurora-sim";
+
+/// A task move due at a virtual time, if the task is still in `from` then.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    due: i64,
+    seq: u64,
+    task: String,
+    from: ScheduleStatus,
+    to: ScheduleStatus,
+    message: String,
+}
+
+/// A role's quota: cpu, ram MiB, disk MiB (§4.9).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Aggregate {
+    cpus: f64,
+    ram_mb: i64,
+    disk_mb: i64,
+}
+
+impl Aggregate {
+    fn of(demand: &Demand, times: i64) -> Self {
+        Aggregate {
+            cpus: demand.cpus * times as f64,
+            ram_mb: demand.ram_mb * times,
+            disk_mb: demand.disk_mb * times,
+        }
+    }
+    fn plus(self, o: Aggregate) -> Self {
+        Aggregate {
+            cpus: self.cpus + o.cpus,
+            ram_mb: self.ram_mb + o.ram_mb,
+            disk_mb: self.disk_mb + o.disk_mb,
+        }
+    }
+    fn fits_in(self, quota: Aggregate) -> bool {
+        self.cpus <= quota.cpus + 1e-9
+            && self.ram_mb <= quota.ram_mb
+            && self.disk_mb <= quota.disk_mb
+    }
+    fn wire(self) -> ResourceAggregate {
+        ResourceAggregate {
+            resources: Some(vec![
+                Resource::NumCpus(self.cpus),
+                Resource::RamMb(self.ram_mb),
+                Resource::DiskMb(self.disk_mb),
+            ]),
+        }
+    }
+}
 
 pub struct Scheduler {
     cluster_name: String,
+    flags: SchedulerFlags,
+    hosts: Vec<Host>,
+    tasks: TaskStore,
+    timers: BinaryHeap<Reverse<Timer>>,
+    quotas: HashMap<String, Aggregate>,
+    /// Virtual time the cluster has been run up to.
+    now: i64,
+    /// Whether a placement pass could place something (new PENDING tasks or freed resources).
+    placement_due: bool,
+}
+
+/// A handler's answer: OK with an optional payload, or a response code with one detail message
+/// (which may be OK too, for an OK that has something to say, like "No tasks to kill.").
+type Reply = std::result::Result<Option<Payload>, (ResponseCode, String)>;
+
+fn invalid(message: impl Into<String>) -> (ResponseCode, String) {
+    (ResponseCode::INVALID_REQUEST, message.into())
+}
+
+fn error(message: impl Into<String>) -> (ResponseCode, String) {
+    (ResponseCode::ERROR, message.into())
 }
 
 impl Scheduler {
     pub fn new(config: &SimConfig) -> anyhow::Result<Self> {
+        regex::Regex::new(&config.flags.allowed_job_environments)?;
         Ok(Scheduler {
             cluster_name: config.cluster_name.clone(),
+            flags: config.flags.clone(),
+            hosts: config
+                .cluster
+                .hosts
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, h)| Host::new(h, i))
+                .collect(),
+            tasks: TaskStore::default(),
+            timers: BinaryHeap::new(),
+            quotas: HashMap::new(),
+            now: 0,
+            placement_due: false,
         })
     }
 
     /// Runs the cluster up to virtual time `now_ms`: placement, task transitions, timers.
-    pub fn advance(&mut self, _now_ms: i64) {}
+    pub fn advance(&mut self, now_ms: i64) {
+        if self.now == 0 {
+            self.now = now_ms;
+        }
+        // Timers fire in order, each at its own virtual time, with placement in between, so that a
+        // long gap between calls gives the same history as frequent ticks.
+        loop {
+            self.place_pending();
+            let Some(Reverse(next)) = self.timers.peek() else {
+                break;
+            };
+            if next.due > now_ms {
+                break;
+            }
+            let Some(Reverse(timer)) = self.timers.pop() else {
+                break;
+            };
+            self.now = self.now.max(timer.due);
+            if self
+                .tasks
+                .get(&timer.task)
+                .is_some_and(|t| t.status == timer.from)
+            {
+                self.transition(&timer.task, timer.to, Some(timer.message));
+            }
+        }
+        self.now = self.now.max(now_ms);
+        self.place_pending();
+    }
 
     /// Answers one call by `user` ("UNSECURE" when auth is off) at virtual time `now_ms`.
-    pub fn handle(&mut self, call: Call, _user: &str, _now_ms: i64) -> Response {
+    pub fn handle(&mut self, call: Call, user: &str, now_ms: i64) -> Response {
+        self.advance(now_ms);
+        let outcome = match call {
+            Call::GetRoleSummary(_) => Ok(Some(self.role_summary())),
+            Call::GetJobSummary(a) => Ok(Some(self.job_summary(a.role.as_deref()))),
+            Call::GetTasksStatus(a) => {
+                Ok(Some(self.tasks_status(&a.query.unwrap_or_default(), true)))
+            }
+            Call::GetTasksWithoutConfigs(a) => {
+                Ok(Some(self.tasks_status(&a.query.unwrap_or_default(), false)))
+            }
+            Call::GetPendingReason(a) => self.pending_reason(&a.query.unwrap_or_default()),
+            Call::GetConfigSummary(a) => self.config_summary(a.job),
+            Call::GetJobs(a) => Ok(Some(self.jobs(a.owner_role.as_deref()))),
+            Call::GetQuota(a) => self.quota(a.owner_role.as_deref()),
+            Call::PopulateJobConfig(a) => self.populate(a.description),
+            Call::GetTierConfigs(_) => Ok(Some(tier_configs())),
+            Call::CreateJob(a) => self.create_job(a.description),
+            Call::KillTasks(a) => self.kill_tasks(a, user),
+            Call::RestartShards(a) => self.restart_shards(a, user),
+            Call::AddInstances(a) => self.add_instances(a),
+            Call::SetQuota(a) => self.set_quota(a),
+            other => Err(invalid(format!(
+                "{} is not simulated by aurora-sim",
+                other.name()
+            ))),
+        };
+        match outcome {
+            Ok(result) => self.reply(ResponseCode::OK, result, vec![]),
+            Err((code, message)) => self.reply(code, None, vec![message]),
+        }
+    }
+
+    fn reply(&self, code: ResponseCode, result: Option<Payload>, details: Vec<String>) -> Response {
         Response {
-            response_code: Some(ResponseCode::INVALID_REQUEST),
+            response_code: Some(code),
             server_info: Some(ServerInfo {
                 cluster_name: Some(self.cluster_name.clone()),
                 stats_url_prefix: Some(String::new()),
             }),
-            result: None,
-            details: Some(vec![ResponseDetail {
-                message: Some(format!("{} is not simulated by aurora-sim", call.name())),
-            }]),
+            result,
+            details: Some(
+                details
+                    .into_iter()
+                    .map(|m| ResponseDetail { message: Some(m) })
+                    .collect(),
+            ),
         }
     }
+
+    // ----------------------------------------------------------------------------------------
+    // The task state machine (§4.7)
+
+    fn schedule(
+        &mut self,
+        task: &str,
+        delay_ms: i64,
+        from: ScheduleStatus,
+        to: ScheduleStatus,
+        message: String,
+    ) {
+        let seq = self.tasks.next_seq();
+        self.timers.push(Reverse(Timer {
+            due: self.now + delay_ms,
+            seq,
+            task: task.to_string(),
+            from,
+            to,
+            message,
+        }));
+    }
+
+    fn record(task: &mut Task, status: ScheduleStatus, at: i64, message: Option<String>) {
+        task.status = status;
+        task.events.push(TaskEvent {
+            timestamp: at,
+            status: Some(status),
+            message,
+            scheduler: Some(SCHEDULER_HOST.into()),
+        });
+    }
+
+    /// Creates a task in PENDING (or THROTTLED when `throttle_ms` > 0).
+    fn add_task(
+        &mut self,
+        job: &JobKey,
+        instance: i32,
+        config: Arc<TaskConfig>,
+        ancestor: Option<&Task>,
+        throttle_ms: i64,
+    ) {
+        let seq = self.tasks.next_seq();
+        let mut task = Task {
+            id: task_id(job, instance),
+            job: job.clone(),
+            instance,
+            config,
+            status: ScheduleStatus::INIT,
+            events: Vec::new(),
+            host: None,
+            ports: Default::default(),
+            failure_count: ancestor.map_or(0, |a| a.failure_count),
+            ancestor: ancestor.map(|a| a.id.clone()),
+            flaps: ancestor.map_or(0, |a| a.flaps),
+            seq,
+        };
+        let id = task.id.clone();
+        if throttle_ms > 0 {
+            Self::record(
+                &mut task,
+                ScheduleStatus::THROTTLED,
+                self.now,
+                Some(format!(
+                    "Rescheduled, penalized for {} ms for flapping",
+                    throttle_ms
+                )),
+            );
+            self.tasks.insert(task);
+            self.schedule(
+                &id,
+                throttle_ms,
+                ScheduleStatus::THROTTLED,
+                ScheduleStatus::PENDING,
+                "Penalty expired".into(),
+            );
+        } else {
+            Self::record(&mut task, ScheduleStatus::PENDING, self.now, None);
+            self.tasks.insert(task);
+            self.placement_due = true;
+        }
+    }
+
+    /// Moves a task and applies the side effects of §4.7.
+    fn transition(&mut self, id: &str, to: ScheduleStatus, message: Option<String>) {
+        let Some(task) = self.tasks.get(id) else {
+            return;
+        };
+        let from = task.status;
+        // Killing a task that was never placed deletes it (§4.7 side effects, §6.1 item 11).
+        if to == ScheduleStatus::KILLING
+            && matches!(from, ScheduleStatus::PENDING | ScheduleStatus::THROTTLED)
+        {
+            self.tasks.remove(id);
+            return;
+        }
+        let now = self.now;
+        let Some(task) = self.tasks.get_mut(id) else {
+            return;
+        };
+        Self::record(task, to, now, message);
+        if from.is_slave_assigned() && !to.is_slave_assigned() {
+            if let Some(host) = task.host.and_then(|h| self.hosts.get_mut(h)) {
+                host.release(&Demand::of(&task.config), &task.ports);
+            }
+            self.placement_due = true;
+        }
+        let behavior = Behavior::of(&task.config);
+        let task = task.clone();
+        match to {
+            ScheduleStatus::ASSIGNED => {
+                self.schedule(
+                    id,
+                    ASSIGNED_TO_STARTING_MS,
+                    to,
+                    ScheduleStatus::STARTING,
+                    "Launching on the agent".into(),
+                );
+            }
+            ScheduleStatus::STARTING => match behavior {
+                Behavior::Fail => self.schedule(
+                    id,
+                    0,
+                    to,
+                    ScheduleStatus::FAILED,
+                    "Task process exited with status 1 (sim.behavior=fail)".into(),
+                ),
+                Behavior::SlowStart(ms) => self.schedule(
+                    id,
+                    ms,
+                    to,
+                    ScheduleStatus::RUNNING,
+                    "Task is healthy".into(),
+                ),
+                _ => self.schedule(
+                    id,
+                    STARTING_TO_RUNNING_MS,
+                    to,
+                    ScheduleStatus::RUNNING,
+                    "Task is healthy".into(),
+                ),
+            },
+            ScheduleStatus::RUNNING => match behavior {
+                Behavior::Finish(ms) => self.schedule(
+                    id,
+                    ms,
+                    to,
+                    ScheduleStatus::FINISHED,
+                    format!(
+                        "Task finished successfully (sim.behavior={})",
+                        behavior.describe()
+                    ),
+                ),
+                Behavior::Flap(ms) => self.schedule(
+                    id,
+                    ms,
+                    to,
+                    ScheduleStatus::FAILED,
+                    format!(
+                        "Task process exited with status 1 (sim.behavior={})",
+                        behavior.describe()
+                    ),
+                ),
+                _ => {}
+            },
+            ScheduleStatus::KILLING
+            | ScheduleStatus::RESTARTING
+            | ScheduleStatus::DRAINING
+            | ScheduleStatus::PREEMPTING
+                if from.is_slave_assigned() =>
+            {
+                self.schedule(
+                    id,
+                    KILL_GRACE_MS,
+                    to,
+                    ScheduleStatus::KILLED,
+                    "Task killed".into(),
+                );
+            }
+            _ if to.is_terminal() => self.after_terminal(&task, from, to),
+            _ => {}
+        }
+    }
+
+    /// Rescheduling rules when a task ends (§4.7 side effects).
+    fn after_terminal(&mut self, task: &Task, from: ScheduleStatus, to: ScheduleStatus) {
+        let interrupted = matches!(
+            from,
+            ScheduleStatus::RESTARTING | ScheduleStatus::DRAINING | ScheduleStatus::PREEMPTING
+        );
+        let reschedule = match (from, to) {
+            (ScheduleStatus::KILLING, _) => false,
+            _ if interrupted => true,
+            (_, ScheduleStatus::FINISHED) => task.config.is_service,
+            (_, ScheduleStatus::FAILED) => {
+                let max = task.config.max_task_failures;
+                task.config.is_service || max == -1 || task.failure_count < max - 1
+            }
+            (_, ScheduleStatus::KILLED) | (_, ScheduleStatus::LOST) => true,
+            _ => false,
+        };
+        if to == ScheduleStatus::FAILED {
+            if let Some(t) = self.tasks.get_mut(&task.id) {
+                t.failure_count += 1;
+            }
+        }
+        if reschedule {
+            let ended = self
+                .tasks
+                .get(&task.id)
+                .cloned()
+                .unwrap_or_else(|| task.clone());
+            // Interrupted tasks are not penalized; others that ran briefly are flapping.
+            let ran_ms = ended.running_since().map_or(0, |since| self.now - since);
+            let mut ancestor = ended;
+            ancestor.flaps = if !interrupted && ran_ms < FLAPPING_THRESHOLD_MS {
+                ancestor.flaps + 1
+            } else {
+                0
+            };
+            let throttle = if ancestor.flaps == 0 {
+                0
+            } else {
+                (THROTTLE_INITIAL_MS << (ancestor.flaps - 1).min(8)).min(THROTTLE_MAX_MS)
+            };
+            self.add_task(
+                &task.job.clone(),
+                task.instance,
+                task.config.clone(),
+                Some(&ancestor),
+                throttle,
+            );
+        }
+        self.tasks.prune_terminal(&task.job, TERMINAL_TASKS_KEPT);
+    }
+
+    /// Active tasks of a job on each host.
+    fn tasks_per_host(&self, job: &JobKey) -> HashMap<usize, u32> {
+        let mut counts = HashMap::new();
+        for task in self.tasks.active_of_job(job) {
+            if let (Some(host), true) = (task.host, task.status.is_slave_assigned()) {
+                *counts.entry(host).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// Places every PENDING task that fits somewhere, oldest first.
+    fn place_pending(&mut self) {
+        if !self.placement_due {
+            return;
+        }
+        self.placement_due = false;
+        let mut pending: Vec<(u64, String, JobKey)> = self
+            .tasks
+            .query(
+                &TaskQuery {
+                    statuses: Some(vec![ScheduleStatus::PENDING]),
+                    ..TaskQuery::default()
+                },
+                &self.hosts,
+            )
+            .into_iter()
+            .map(|t| (t.seq, t.id.clone(), t.job.clone()))
+            .collect();
+        pending.sort();
+        let mut per_job: HashMap<JobKey, HashMap<usize, u32>> = HashMap::new();
+        for (_, id, job) in pending {
+            let Some(task) = self.tasks.get(&id) else {
+                continue;
+            };
+            let config = task.config.clone();
+            let demand = Demand::of(&config);
+            let counts = per_job
+                .entry(job.clone())
+                .or_insert_with(|| self.tasks_per_host(&job));
+            let placement = JobPlacement {
+                role: job.role.as_deref().unwrap_or_default(),
+                config: &config,
+                tasks_per_host: counts,
+            };
+            let Ok(host_index) = choose_host(&self.hosts, &placement, &demand) else {
+                continue;
+            };
+            *counts.entry(host_index).or_insert(0) += 1;
+            let ports = self.hosts[host_index].claim(&demand);
+            let host_name = self.hosts[host_index].spec.name.clone();
+            if let Some(task) = self.tasks.get_mut(&id) {
+                task.host = Some(host_index);
+                task.ports = ports;
+            }
+            self.transition(
+                &id,
+                ScheduleStatus::ASSIGNED,
+                Some(format!("Assigned to {host_name}")),
+            );
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Job lifecycle (§4.4)
+
+    /// Refuses calls on a job with an active update (JOB_UPDATING_ERROR); updates are not simulated yet.
+    fn check_no_active_update(
+        &self,
+        _job: &JobKey,
+    ) -> std::result::Result<(), (ResponseCode, String)> {
+        Ok(())
+    }
+
+    fn valid_key(key: Option<JobKey>) -> std::result::Result<JobKey, (ResponseCode, String)> {
+        // Without authentication an invalid key fails an assertion: ERROR (§4.1).
+        key.filter(JobKey::is_valid)
+            .ok_or_else(|| error("Invalid job key"))
+    }
+
+    fn create_job(&mut self, description: Option<JobConfiguration>) -> Reply {
+        let job = description.ok_or_else(|| error("description must not be null"))?;
+        let (key, config) = validation::validate_job(&job, &self.flags).map_err(invalid)?;
+        if job
+            .cron_schedule
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty())
+        {
+            return Err(invalid(format!(
+                "Job {key} has a cron schedule: use scheduleCronJob to schedule cron jobs"
+            )));
+        }
+        self.check_no_active_update(&key)?;
+        if !self.tasks.active_of_job(&key).is_empty() {
+            return Err(invalid(format!("Job {key} already exists")));
+        }
+        self.check_instance_count(job.instance_count)?;
+        self.check_quota(&key, &config, job.instance_count as i64)?;
+        let config = Arc::new(config);
+        for instance in 0..job.instance_count {
+            self.add_task(&key, instance, config.clone(), None, 0);
+        }
+        self.place_pending();
+        Ok(None)
+    }
+
+    fn check_instance_count(&self, count: i32) -> std::result::Result<(), (ResponseCode, String)> {
+        if count < 1 || count > self.flags.max_tasks_per_job {
+            return Err(invalid(format!(
+                "Instance count {count} is out of range: a job may have 1 to {} tasks (-max_tasks_per_job)",
+                self.flags.max_tasks_per_job
+            )));
+        }
+        Ok(())
+    }
+
+    fn kill_tasks(&mut self, a: KillTasks, user: &str) -> Reply {
+        let key = Self::valid_key(a.job)?;
+        self.check_no_active_update(&key)?;
+        let wanted = a.instances.unwrap_or_default();
+        let targets: Vec<String> = self
+            .tasks
+            .active_of_job(&key)
+            .into_iter()
+            .filter(|t| wanted.is_empty() || wanted.contains(&t.instance))
+            .filter(|t| t.status != ScheduleStatus::KILLING)
+            .map(|t| t.id.clone())
+            .collect();
+        if targets.is_empty() {
+            return Err((ResponseCode::OK, "No tasks to kill.".into()));
+        }
+        let audit = match a.message.as_deref() {
+            Some(m) if !m.is_empty() => format!("Killed by {user}\n{m}"),
+            _ => format!("Killed by {user}"),
+        };
+        for id in targets {
+            self.transition(&id, ScheduleStatus::KILLING, Some(audit.clone()));
+        }
+        Ok(None)
+    }
+
+    fn restart_shards(&mut self, a: RestartShards, user: &str) -> Reply {
+        let key = Self::valid_key(a.job)?;
+        let shards = a
+            .shard_ids
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| error("shardIds must not be empty"))?;
+        self.check_no_active_update(&key)?;
+        let active = self.tasks.active_of_job(&key);
+        if !shards
+            .iter()
+            .all(|s| active.iter().any(|t| t.instance == *s))
+        {
+            return Err(invalid("Not all requested shards are active."));
+        }
+        let targets: Vec<String> = active
+            .iter()
+            .filter(|t| {
+                shards.contains(&t.instance)
+                    && t.status.is_slave_assigned()
+                    && t.status != ScheduleStatus::KILLING
+            })
+            .map(|t| t.id.clone())
+            .collect();
+        for id in targets {
+            self.transition(
+                &id,
+                ScheduleStatus::RESTARTING,
+                Some(format!("Restarted by {user}")),
+            );
+        }
+        Ok(None)
+    }
+
+    fn add_instances(&mut self, a: AddInstances) -> Reply {
+        let key = a.key.unwrap_or_default();
+        let job = Self::valid_key(key.job_key)?;
+        if a.count <= 0 {
+            return Err(invalid("Instance count must be positive."));
+        }
+        self.check_no_active_update(&job)?;
+        let active = self.tasks.active_of_job(&job);
+        let template = active
+            .iter()
+            .find(|t| t.instance == key.instance_id)
+            .map(|t| t.config.clone())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "Instance {} of {job} is not active: it cannot serve as a template",
+                    key.instance_id
+                ))
+            })?;
+        let max_id = active.iter().map(|t| t.instance).max().unwrap_or(-1);
+        let total = active.len() as i64 + a.count as i64;
+        if total > self.flags.max_tasks_per_job as i64 {
+            return Err(invalid(format!(
+                "Instance count {total} exceeds -max_tasks_per_job {}",
+                self.flags.max_tasks_per_job
+            )));
+        }
+        self.check_quota(&job, &template, a.count as i64)?;
+        for instance in max_id + 1..=max_id + a.count {
+            self.add_task(&job, instance, template.clone(), None, 0);
+        }
+        self.place_pending();
+        Ok(None)
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Reads (§4.4)
+
+    fn tasks_status(&self, q: &TaskQuery, with_executor_data: bool) -> Payload {
+        let mut tasks = self.tasks.query(q, &self.hosts);
+        let offset = q.offset.filter(|o| *o > 0).unwrap_or(0) as usize;
+        tasks = tasks.into_iter().skip(offset).collect();
+        if let Some(limit) = q.limit.filter(|l| *l > 0) {
+            tasks.truncate(limit as usize);
+        }
+        let tasks = tasks
+            .iter()
+            .map(|t| t.to_wire(&self.hosts, with_executor_data))
+            .collect();
+        Payload::ScheduleStatusResult(ScheduleStatusResult { tasks: Some(tasks) })
+    }
+
+    /// The job configuration synthesized from tasks (§4.4 getJobs / getJobSummary).
+    fn synthesized(
+        key: &JobKey,
+        tasks: &[&Task],
+        instance_count: usize,
+    ) -> Option<JobConfiguration> {
+        let newest = tasks
+            .iter()
+            .filter(|t| t.status.is_active())
+            .max_by_key(|t| t.seq)
+            .or_else(|| tasks.iter().max_by_key(|t| t.seq))?;
+        Some(JobConfiguration {
+            key: Some(key.clone()),
+            owner: newest.config.owner.clone(),
+            cron_schedule: None,
+            cron_collision_policy: None,
+            task_config: Some((*newest.config).clone()),
+            instance_count: instance_count as i32,
+        })
+    }
+
+    fn role_matches(key: &JobKey, role: Option<&str>) -> bool {
+        role.is_none_or(|r| key.role.as_deref() == Some(r))
+    }
+
+    fn jobs(&self, role: Option<&str>) -> Payload {
+        let configs = self
+            .tasks
+            .jobs()
+            .filter(|k| Self::role_matches(k, role))
+            .filter_map(|key| {
+                let active = self.tasks.active_of_job(key);
+                (!active.is_empty())
+                    .then(|| Self::synthesized(key, &active, active.len()))
+                    .flatten()
+            })
+            .collect();
+        Payload::GetJobsResult(GetJobsResult {
+            configs: Some(configs),
+        })
+    }
+
+    fn job_summary(&self, role: Option<&str>) -> Payload {
+        let summaries = self
+            .tasks
+            .jobs()
+            .filter(|k| Self::role_matches(k, role))
+            .filter_map(|key| {
+                let tasks = self.tasks.of_job(key);
+                let mut stats = JobStats::default();
+                for t in &tasks {
+                    match t.status {
+                        ScheduleStatus::PENDING
+                        | ScheduleStatus::THROTTLED
+                        | ScheduleStatus::INIT => stats.pending_task_count += 1,
+                        ScheduleStatus::FINISHED | ScheduleStatus::KILLED => {
+                            stats.finished_task_count += 1
+                        }
+                        ScheduleStatus::FAILED | ScheduleStatus::LOST => {
+                            stats.failed_task_count += 1
+                        }
+                        _ => stats.active_task_count += 1,
+                    }
+                }
+                Some(JobSummary {
+                    job: Self::synthesized(key, &tasks, tasks.len()),
+                    stats: Some(stats),
+                    next_cron_run_ms: None,
+                })
+            })
+            .collect();
+        Payload::JobSummaryResult(JobSummaryResult {
+            summaries: Some(summaries),
+        })
+    }
+
+    fn role_summary(&self) -> Payload {
+        let mut per_role: std::collections::BTreeMap<String, i32> = Default::default();
+        for key in self.tasks.jobs() {
+            *per_role
+                .entry(key.role.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        let summaries = per_role
+            .into_iter()
+            .map(|(role, job_count)| RoleSummary {
+                role: Some(role),
+                job_count,
+                cron_job_count: 0,
+            })
+            .collect();
+        Payload::RoleSummaryResult(RoleSummaryResult {
+            summaries: Some(summaries),
+        })
+    }
+
+    fn config_summary(&self, job: Option<JobKey>) -> Reply {
+        let key = Self::valid_key(job)?;
+        let mut groups: Vec<(Arc<TaskConfig>, Vec<i32>)> = Vec::new();
+        for task in self.tasks.active_of_job(&key) {
+            match groups
+                .iter_mut()
+                .find(|(c, _)| Arc::ptr_eq(c, &task.config) || **c == *task.config)
+            {
+                Some((_, ids)) => ids.push(task.instance),
+                None => groups.push((task.config.clone(), vec![task.instance])),
+            }
+        }
+        let groups = groups
+            .into_iter()
+            .map(|(config, ids)| ConfigGroup {
+                config: Some((*config).clone()),
+                instances: Some(ranges(ids)),
+            })
+            .collect();
+        Ok(Some(Payload::ConfigSummaryResult(ConfigSummaryResult {
+            summary: Some(ConfigSummary {
+                key: Some(key),
+                groups: Some(groups),
+            }),
+        })))
+    }
+
+    fn pending_reason(&self, q: &TaskQuery) -> Reply {
+        if q.slave_hosts.as_ref().is_some_and(|h| !h.is_empty())
+            || q.statuses.as_ref().is_some_and(|s| !s.is_empty())
+        {
+            return Err(invalid(
+                "Statuses or slaveHosts are not supported in the query of getPendingReason",
+            ));
+        }
+        let query = TaskQuery {
+            statuses: Some(vec![ScheduleStatus::PENDING]),
+            ..q.clone()
+        };
+        let reasons = self
+            .tasks
+            .query(&query, &self.hosts)
+            .into_iter()
+            .map(|t| {
+                let counts = self.tasks_per_host(&t.job);
+                let placement = JobPlacement {
+                    role: t.job.role.as_deref().unwrap_or_default(),
+                    config: &t.config,
+                    tasks_per_host: &counts,
+                };
+                let reason = match choose_host(&self.hosts, &placement, &Demand::of(&t.config)) {
+                    Ok(_) => String::new(),
+                    Err(vetoes) => vetoes.join(","),
+                };
+                PendingReason {
+                    task_id: Some(t.id.clone()),
+                    reason: Some(reason),
+                }
+            })
+            .collect();
+        Ok(Some(Payload::GetPendingReasonResult(
+            GetPendingReasonResult {
+                reasons: Some(reasons),
+            },
+        )))
+    }
+
+    fn populate(&self, description: Option<JobConfiguration>) -> Reply {
+        let job = description.ok_or_else(|| error("description must not be null"))?;
+        let (_, config) = validation::validate_job(&job, &self.flags)
+            .map_err(|m| invalid(format!("Invalid configuration: {m}")))?;
+        Ok(Some(Payload::PopulateJobResult(PopulateJobResult {
+            task_config: Some(config),
+        })))
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Quota (§4.9)
+
+    /// A role's consumption: (prod shared, non-prod shared, prod dedicated, non-prod dedicated).
+    fn consumption(&self, role: &str) -> [Aggregate; 4] {
+        let mut totals = [Aggregate::default(); 4];
+        for key in self
+            .tasks
+            .jobs()
+            .filter(|k| k.role.as_deref() == Some(role))
+        {
+            for task in self.tasks.active_of_job(key) {
+                let prod = task.config.production.unwrap_or(false);
+                let slot = match (prod, task.is_dedicated()) {
+                    (true, false) => 0,
+                    (false, false) => 1,
+                    (true, true) => 2,
+                    (false, true) => 3,
+                };
+                totals[slot] = totals[slot].plus(Aggregate::of(&Demand::of(&task.config), 1));
+            }
+        }
+        totals
+    }
+
+    fn check_quota(
+        &self,
+        key: &JobKey,
+        config: &TaskConfig,
+        instances: i64,
+    ) -> std::result::Result<(), (ResponseCode, String)> {
+        let dedicated = config
+            .constraints
+            .iter()
+            .flatten()
+            .any(|c| c.name.as_deref() == Some("dedicated"));
+        if !config.production.unwrap_or(false) || dedicated {
+            return Ok(());
+        }
+        let role = key.role.clone().unwrap_or_default();
+        let quota = self.quotas.get(&role).copied().unwrap_or_default();
+        let wanted = self.consumption(&role)[0].plus(Aggregate::of(&Demand::of(config), instances));
+        if !wanted.fits_in(quota) {
+            return Err(invalid(format!(
+                "Insufficient resource quota for role {role}: production use would be cpu {:.2}, ram {} MiB, disk {} MiB; quota is cpu {:.2}, ram {} MiB, disk {} MiB",
+                wanted.cpus, wanted.ram_mb, wanted.disk_mb, quota.cpus, quota.ram_mb, quota.disk_mb
+            )));
+        }
+        Ok(())
+    }
+
+    fn quota(&self, role: Option<&str>) -> Reply {
+        let role = role
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| error("ownerRole must not be blank"))?;
+        let [prod, non_prod, prod_dedicated, non_prod_dedicated] = self.consumption(role);
+        Ok(Some(Payload::GetQuotaResult(GetQuotaResult {
+            quota: Some(self.quotas.get(role).copied().unwrap_or_default().wire()),
+            prod_shared_consumption: Some(prod.wire()),
+            non_prod_shared_consumption: Some(non_prod.wire()),
+            prod_dedicated_consumption: Some(prod_dedicated.wire()),
+            non_prod_dedicated_consumption: Some(non_prod_dedicated.wire()),
+        })))
+    }
+
+    fn set_quota(&mut self, a: SetQuota) -> Reply {
+        let role = a
+            .owner_role
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| error("ownerRole must not be blank"))?;
+        let resources = a.quota.and_then(|q| q.resources).unwrap_or_default();
+        let mut quota = Aggregate::default();
+        let (mut cpus, mut rams, mut disks) = (0, 0, 0);
+        for r in &resources {
+            match r {
+                Resource::NumCpus(v) => (quota.cpus, cpus) = (*v, cpus + 1),
+                Resource::RamMb(v) => (quota.ram_mb, rams) = (*v, rams + 1),
+                Resource::DiskMb(v) => (quota.disk_mb, disks) = (*v, disks + 1),
+                _ => return Err(error("A quota may only hold numCpus, ramMb and diskMb")),
+            }
+        }
+        if (cpus, rams, disks) != (1, 1, 1) {
+            return Err(error(
+                "A quota must hold exactly one numCpus, one ramMb and one diskMb",
+            ));
+        }
+        if quota.cpus < 0.0 || quota.ram_mb < 0 || quota.disk_mb < 0 {
+            return Err(invalid("Negative values in quota are not allowed"));
+        }
+        let used = self.consumption(&role)[0];
+        if !used.fits_in(quota) {
+            return Err(invalid(format!(
+                "Quota for {role} is below its current production consumption (cpu {:.2}, ram {} MiB, disk {} MiB)",
+                used.cpus, used.ram_mb, used.disk_mb
+            )));
+        }
+        self.quotas.insert(role, quota);
+        Ok(None)
+    }
+
+    /// How many tasks are retained (for benchmarks and tests).
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+}
+
+fn tier_configs() -> Payload {
+    let tiers = TIERS
+        .iter()
+        .map(|t| TierConfig {
+            name: Some(t.name.into()),
+            settings: Some(
+                [
+                    ("preemptible".to_string(), t.preemptible.to_string()),
+                    ("revocable".to_string(), t.revocable.to_string()),
+                ]
+                .into(),
+            ),
+        })
+        .collect();
+    Payload::GetTierConfigResult(GetTierConfigResult {
+        default_tier_name: Some(DEFAULT_TIER.into()),
+        tiers: Some(tiers),
+    })
+}
+
+/// Instance ids as maximal closed ranges (§3.3.4 ConfigGroup).
+pub fn ranges(mut ids: Vec<i32>) -> Vec<Range> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out: Vec<Range> = Vec::new();
+    for id in ids {
+        match out.last_mut() {
+            Some(r) if r.last + 1 == id => r.last = id,
+            _ => out.push(Range {
+                first: id,
+                last: id,
+            }),
+        }
+    }
+    out
 }
