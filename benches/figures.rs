@@ -1,10 +1,13 @@
 //! `make bench`: prints the figures design.md sets targets for. Figures, not pass/fail tests.
 //!
-//! Run one group with `cargo bench --bench figures -- codec` (groups: codec, sim).
+//! Run one group with `cargo bench --bench figures -- codec` (groups: codec, sim). The simulator
+//! figures run `aurora-sim` as its own process on 127.0.0.1, as a user would.
 
 use std::time::{Duration, Instant};
 
+use aurora_ansible::api::client::{Client, ClientConfig, RetryPolicy};
 use aurora_ansible::api::codec::{self, Encoding};
+use aurora_ansible::api::methods::{CreateJob, GetJobSummary};
 use aurora_ansible::api::types::*;
 
 fn main() {
@@ -16,6 +19,185 @@ fn main() {
     if wants("codec") {
         codec_figures();
     }
+    if wants("sim") {
+        sim_figures();
+    }
+}
+
+/// An `aurora-sim` process on 127.0.0.1, stopped when dropped.
+struct SimProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl SimProcess {
+    fn start(args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aurora-sim"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("aurora-sim starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("URL line");
+        SimProcess {
+            child,
+            url: line.trim().to_string(),
+        }
+    }
+
+    /// CPU seconds the process has used (user + system), from /proc.
+    fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<f64> = after
+            .split_whitespace()
+            .map(|f| f.parse().unwrap_or(0.0))
+            .collect();
+        let ticks = fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0);
+        ticks / 100.0 // USER_HZ is 100 on Linux
+    }
+
+    /// Resident and peak resident memory, in MiB, from /proc.
+    fn memory_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client(url: &str) -> Client {
+    let mut config = ClientConfig::new(url);
+    config.retry = RetryPolicy::never();
+    Client::new(&config).expect("client")
+}
+
+/// A service job of `instances` tasks small enough to pack 100 per host.
+fn small_job(key: &JobKey, instances: i32) -> JobConfiguration {
+    JobConfiguration {
+        key: Some(key.clone()),
+        instance_count: instances,
+        task_config: Some(TaskConfig {
+            job: Some(key.clone()),
+            is_service: true,
+            resources: Some(vec![
+                Resource::NumCpus(0.01),
+                Resource::RamMb(8),
+                Resource::DiskMb(8),
+            ]),
+            executor_config: Some(ExecutorConfig {
+                name: Some(AURORA_EXECUTOR_NAME.into()),
+                data: Some("{}".into()),
+            }),
+            ..TaskConfig::default()
+        }),
+        ..JobConfiguration::default()
+    }
+}
+
+fn sim_figures() {
+    println!("## simulator: getJobSummary from 16 concurrent loopback clients (5 s)");
+    let sim = SimProcess::start(&["--hosts", "20", "--time-scale", "100"]);
+    let admin = client(&sim.url);
+    for j in 0..20 {
+        let key = JobKey::new("bench", "prod", &format!("job{j}"));
+        admin
+            .call_ok(&CreateJob {
+                description: Some(small_job(&key, 10)),
+            })
+            .expect("createJob");
+    }
+    let cpu_before = sim.cpu_secs();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let calls: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| {
+                scope.spawn(|| {
+                    let c = client(&sim.url);
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        c.call_ok(&GetJobSummary {
+                            role: Some("bench".into()),
+                        })
+                        .expect("getJobSummary");
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("worker")).sum()
+    });
+    let sim_cpu = sim.cpu_secs() - cpu_before;
+    println!(
+        "{:.0} calls/s measured ({calls} calls over 20 jobs of 10 tasks; the 16 clients share the same 2 cores)",
+        calls as f64 / 5.0
+    );
+    println!(
+        "simulator CPU: {:.1} us per call, i.e. {:.0} calls/s per core, {:.0} calls/s on 2 cores without the clients",
+        sim_cpu / calls as f64 * 1e6,
+        calls as f64 / sim_cpu,
+        2.0 * calls as f64 / sim_cpu
+    );
+    drop(sim);
+
+    println!("## simulator: memory with 100,000 tasks (25 jobs x 4,000 on 1,000 hosts)");
+    let sim = SimProcess::start(&["--hosts", "1000", "--racks", "10", "--time-scale", "1000"]);
+    let (idle, _) = sim.memory_mib();
+    let admin = client(&sim.url);
+    let started = Instant::now();
+    for j in 0..25 {
+        let key = JobKey::new("bench", "prod", &format!("big{j}"));
+        admin
+            .call_ok(&CreateJob {
+                description: Some(small_job(&key, 4000)),
+            })
+            .expect("createJob");
+    }
+    let created = started.elapsed();
+    // Let every task reach RUNNING (about 3 s of virtual time).
+    std::thread::sleep(Duration::from_millis(500));
+    let summary = admin
+        .call_ok(&GetJobSummary {
+            role: Some("bench".into()),
+        })
+        .expect("getJobSummary");
+    let running: i32 = match summary.result {
+        Some(Result::JobSummaryResult(r)) => r
+            .summaries
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s.stats.as_ref())
+            .map(|s| s.active_task_count)
+            .sum(),
+        _ => 0,
+    };
+    let (rss, peak) = sim.memory_mib();
+    println!(
+        "{running} active tasks: RSS {rss:.0} MiB (peak {peak:.0} MiB, {idle:.0} MiB before any job); 25 createJob calls with placement took {:.2} s",
+        created.as_secs_f64()
+    );
 }
 
 /// Runs `f` repeatedly for about `budget` and returns the median time of one run.
