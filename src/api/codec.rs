@@ -133,7 +133,7 @@ pub enum Incoming {
     /// A call it can run.
     Call {
         header: TMessageIdentifier,
-        call: Call,
+        call: Box<Call>,
     },
     /// The header was read but the call cannot run: answer with this TApplicationException.
     Refused {
@@ -167,7 +167,10 @@ pub fn decode_call(encoding: Encoding, body: &[u8]) -> Result<Incoming, thrift::
         Some(decoded) => decoded.and_then(|call| i.read_message_end().map(|()| call)),
     };
     Ok(match decoded {
-        Ok(call) => Incoming::Call { header, call },
+        Ok(call) => Incoming::Call {
+            header,
+            call: Box::new(call),
+        },
         Err(e) => {
             let error = ApplicationError::new(ApplicationErrorKind::ProtocolError, e.to_string());
             Incoming::Refused { header, error }
@@ -243,7 +246,7 @@ mod tests {
         match decode_call(Encoding::Binary, &bytes).unwrap() {
             Incoming::Call { header, call } => {
                 assert_eq!(header.sequence_number, 7);
-                assert_eq!(call, Call::KillTasks(args));
+                assert_eq!(*call, Call::KillTasks(args));
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -109,7 +109,7 @@ pub(crate) fn ok_reply(request: &Request) -> Reply {
 /// The call a request carries.
 pub(crate) fn decoded_call(request: &Request) -> Call {
     match decode_call(Encoding::Binary, &request.body) {
-        Ok(Incoming::Call { call, .. }) => call,
+        Ok(Incoming::Call { call, .. }) => *call,
         other => panic!("the client sent no decodable call: {other:?}"),
     }
 }

@@ -365,6 +365,8 @@ macro_rules! thrift_union {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
+        // Members mirror the IDL; boxing the large ones would make every user unbox them.
+        #[allow(clippy::large_enum_variant)]
         pub enum $name {
             $( $(#[$vmeta])* $variant($ty), )*
         }

@@ -721,7 +721,7 @@ impl Scheduler {
             .tasks
             .jobs()
             .filter(|k| Self::role_matches(k, role))
-            .filter_map(|key| {
+            .map(|key| {
                 let tasks = self.tasks.of_job(key);
                 let mut stats = JobStats::default();
                 for t in &tasks {
@@ -738,11 +738,11 @@ impl Scheduler {
                         _ => stats.active_task_count += 1,
                     }
                 }
-                Some(JobSummary {
+                JobSummary {
                     job: Self::synthesized(key, &tasks, tasks.len()),
                     stats: Some(stats),
                     next_cron_run_ms: None,
-                })
+                }
             })
             .collect();
         Payload::JobSummaryResult(JobSummaryResult {

@@ -216,7 +216,7 @@ async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
                 ),
             );
         }
-        Ok(Incoming::Call { header, call }) => (header, call),
+        Ok(Incoming::Call { header, call }) => (header, *call),
     };
 
     let user = match (&shared.options.users, &identity) {

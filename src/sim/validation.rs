@@ -78,7 +78,7 @@ pub fn validate_job(
         ));
     }
     if let Some(user) = job.owner.as_ref().and_then(|o| o.user.as_deref()) {
-        if !crate::api::keys::check_identifier("owner user", user).is_ok() {
+        if crate::api::keys::check_identifier("owner user", user).is_err() {
             return Err(format!("Job owner user {user:?} is not a valid identifier"));
         }
     }
@@ -103,7 +103,7 @@ pub fn validate_task(
 
     // 1. Tier, and production derived from it.
     let tier_name = t.tier.clone().unwrap_or_else(|| DEFAULT_TIER.to_string());
-    if !crate::api::keys::check_identifier("tier", &tier_name).is_ok() {
+    if crate::api::keys::check_identifier("tier", &tier_name).is_err() {
         return Err(format!("Tier {tier_name:?} is not a valid identifier"));
     }
     let tier = tier(&tier_name).ok_or_else(|| {

@@ -168,7 +168,7 @@ fn a_call_is_one_binary_post_to_api_with_both_content_headers_and_a_user_agent()
         "no credentials configured"
     );
     match decode_call(Encoding::Binary, &r.body).unwrap() {
-        Incoming::Call { call, .. } => assert_eq!(call, Call::GetJobSummary(read_call())),
+        Incoming::Call { call, .. } => assert_eq!(*call, Call::GetJobSummary(read_call())),
         other => panic!("unexpected {other:?}"),
     }
 }
