@@ -360,3 +360,133 @@ mod properties {
         }
     }
 }
+
+#[cfg(test)]
+mod reference_examples {
+    //! The worked examples of api-reference §1.3, produced through the API types, and snapshots
+    //! of a full call in both encodings.
+    use super::*;
+    use crate::api::methods::{CreateJob, KillTasks};
+    use crate::api::types::*;
+
+    fn hello() -> JobKey {
+        JobKey::new("www-data", "prod", "hello")
+    }
+
+    #[test]
+    fn tjson_kill_tasks_call_is_byte_exact() {
+        let args = KillTasks {
+            job: Some(hello()),
+            instances: Some(vec![0, 1]),
+            message: Some("bye".into()),
+        };
+        let bytes = encode_call(Encoding::Json, 7, &args).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            r#"[1,"killTasks",1,7,{"4":{"rec":{"1":{"str":"www-data"},"2":{"str":"prod"},"3":{"str":"hello"}}},"5":{"set":["i32",2,0,1]},"6":{"str":"bye"}}]"#
+        );
+    }
+
+    #[test]
+    fn tjson_ok_reply_is_byte_exact_and_decodes() {
+        let reference = r#"[1,"killTasks",2,7,{"0":{"rec":{"1":{"i32":1},"5":{"rec":{"1":{"str":"devcluster"},"3":{"str":""}}},"6":{"lst":["rec",0]}}}}]"#;
+        let response = Response {
+            response_code: Some(ResponseCode::OK),
+            server_info: Some(ServerInfo {
+                cluster_name: Some("devcluster".into()),
+                stats_url_prefix: Some(String::new()),
+            }),
+            result: None,
+            details: Some(vec![]),
+        };
+        let bytes = encode_reply(Encoding::Json, "killTasks", 7, &response).unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), reference);
+        assert_eq!(
+            decode_reply(Encoding::Json, "killTasks", reference.as_bytes()).unwrap(),
+            response
+        );
+    }
+
+    #[test]
+    fn tjson_role_summary_call_is_byte_exact() {
+        let bytes =
+            encode_call(Encoding::Json, 0, &crate::api::methods::GetRoleSummary {}).unwrap();
+        assert_eq!(bytes, br#"[1,"getRoleSummary",1,0,{}]"#);
+    }
+
+    fn create_job() -> CreateJob {
+        let task = TaskConfig {
+            job: Some(hello()),
+            owner: Some(Identity {
+                user: Some("www-data".into()),
+            }),
+            is_service: true,
+            max_task_failures: 1,
+            tier: Some("preemptible".into()),
+            resources: Some(vec![
+                Resource::NumCpus(0.5),
+                Resource::RamMb(128),
+                Resource::DiskMb(256),
+                Resource::NamedPort("http".into()),
+            ]),
+            constraints: Some(vec![Constraint {
+                name: Some("rack".into()),
+                constraint: Some(TaskConstraint::Limit(LimitConstraint { limit: 1 })),
+            }]),
+            executor_config: Some(ExecutorConfig {
+                name: Some(AURORA_EXECUTOR_NAME.into()),
+                data: Some(r#"{"name":"hello"}"#.into()),
+            }),
+            metadata: Some(vec![Metadata {
+                key: Some("version".into()),
+                value: Some("1.4.2".into()),
+            }]),
+            container: Some(Container::Mesos(MesosContainer::default())),
+            ..TaskConfig::default()
+        };
+        CreateJob {
+            description: Some(JobConfiguration {
+                key: Some(hello()),
+                owner: Some(Identity {
+                    user: Some("www-data".into()),
+                }),
+                cron_collision_policy: Some(CronCollisionPolicy::KILL_EXISTING),
+                task_config: Some(task),
+                instance_count: 2,
+                ..JobConfiguration::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn create_job_call_in_tjson() {
+        let bytes = encode_call(Encoding::Json, 1, &create_job()).unwrap();
+        insta::assert_snapshot!(String::from_utf8(bytes).unwrap());
+    }
+
+    #[test]
+    fn create_job_call_in_tbinary() {
+        let bytes = encode_call(Encoding::Binary, 1, &create_job()).unwrap();
+        let hex: Vec<String> = bytes
+            .chunks(16)
+            .map(|line| {
+                line.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        insta::assert_snapshot!(hex.join("\n"));
+    }
+
+    #[test]
+    fn both_encodings_carry_the_same_call() {
+        for encoding in [Encoding::Binary, Encoding::Json] {
+            let bytes = encode_call(encoding, 1, &create_job()).unwrap();
+            match decode_call(encoding, &bytes).unwrap() {
+                Incoming::Call { call, .. } => assert_eq!(*call, Call::CreateJob(create_job())),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
