@@ -504,3 +504,20 @@ fn the_binary_prints_its_url_first_and_stops_cleanly_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn the_readme_curl_example_gets_an_ok_reply() {
+    // README.md, "A hand-written TJSON call with curl": the payload and content type it shows.
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let payload = readme
+        .split("--data '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("README shows a curl --data payload");
+    assert!(readme.contains("-H 'Content-Type: application/x-thrift'"));
+    let sim = sim(ServerOptions::default());
+    let reply = post(sim.url(), Some("application/x-thrift"), None, payload.as_bytes().to_vec());
+    assert_eq!(reply.status(), 200);
+    let response = codec::decode_reply(Encoding::Json, "getJobSummary", &reply.bytes().unwrap()).unwrap();
+    assert_eq!(response.response_code, Some(ResponseCode::OK));
+}
