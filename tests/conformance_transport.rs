@@ -311,7 +311,7 @@ fn bypass_header_makes_a_non_leader_answer_itself() {
         leadership: Leadership::RedirectTo("http://127.0.0.1:1".into()),
         users: None,
     });
-    let reply = reqwest::blocking::Client::builder()
+    let reply = raw_http()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -329,7 +329,8 @@ fn bypass_header_makes_a_non_leader_answer_itself() {
 fn leaderhealth_and_no_leader_answers() {
     // §1.5: /leaderhealth 200 on the leader, 503 when another leads, 502 with no leader;
     // /api answers 503 with no leader; /health is OK on any live scheduler.
-    let get = |url: String| reqwest::blocking::get(url).unwrap();
+    let http = raw_http().build().unwrap();
+    let get = |url: String| http.get(url).send().unwrap();
     let leader = sim(ServerOptions::default());
     assert_eq!(get(format!("{}/leaderhealth", leader.url())).status(), 200);
     assert_eq!(
@@ -508,7 +509,8 @@ fn the_binary_prints_its_url_first_and_stops_cleanly_on_sigterm() {
 #[test]
 fn the_readme_curl_example_gets_an_ok_reply() {
     // README.md, "A hand-written TJSON call with curl": the payload and content type it shows.
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let payload = readme
         .split("--data '")
         .nth(1)
@@ -516,8 +518,14 @@ fn the_readme_curl_example_gets_an_ok_reply() {
         .expect("README shows a curl --data payload");
     assert!(readme.contains("-H 'Content-Type: application/x-thrift'"));
     let sim = sim(ServerOptions::default());
-    let reply = post(sim.url(), Some("application/x-thrift"), None, payload.as_bytes().to_vec());
+    let reply = post(
+        sim.url(),
+        Some("application/x-thrift"),
+        None,
+        payload.as_bytes().to_vec(),
+    );
     assert_eq!(reply.status(), 200);
-    let response = codec::decode_reply(Encoding::Json, "getJobSummary", &reply.bytes().unwrap()).unwrap();
+    let response =
+        codec::decode_reply(Encoding::Json, "getJobSummary", &reply.bytes().unwrap()).unwrap();
     assert_eq!(response.response_code, Some(ResponseCode::OK));
 }
