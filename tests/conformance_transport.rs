@@ -29,13 +29,20 @@ fn client(url: &str) -> Client {
     Client::new(&config).unwrap()
 }
 
+/// Raw HTTP for the cases the project's client never produces; it needs the TLS provider our
+/// client installs for itself.
+fn raw_http() -> reqwest::blocking::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+}
+
 fn post(
     url: &str,
     content_type: Option<&str>,
     accept: Option<&str>,
     body: Vec<u8>,
 ) -> reqwest::blocking::Response {
-    let http = reqwest::blocking::Client::builder()
+    let http = raw_http()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))
         .build()
