@@ -489,7 +489,11 @@ fn the_binary_prints_its_url_first_and_stops_cleanly_on_sigterm() {
     let url = first.trim().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert_eq!(
-        reqwest::blocking::get(format!("{url}/health"))
+        raw_http()
+            .build()
+            .unwrap()
+            .get(format!("{url}/health"))
+            .send()
             .unwrap()
             .text()
             .unwrap(),
