@@ -323,6 +323,7 @@ impl Scheduler {
         let behavior = Behavior::of(&task.config);
         let task = task.clone();
         match to {
+            ScheduleStatus::PENDING => self.placement_due = true,
             ScheduleStatus::ASSIGNED => {
                 self.schedule(
                     id,
@@ -987,4 +988,339 @@ pub fn ranges(mut ids: Vec<i32>) -> Vec<Range> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! The scheduler driven directly, with explicit virtual times (no sleeping). Each test cites
+    //! the api-reference section it follows.
+    use super::*;
+    use crate::api::types::{
+        Constraint, ExecutorConfig, LimitConstraint, Metadata, TaskConstraint, ValueConstraint,
+        AURORA_EXECUTOR_NAME,
+    };
+    use crate::sim::config::{ClusterSpec, HostResources};
+
+    const T0: i64 = 1_700_000_000_000;
+    const SEC: i64 = 1_000;
+
+    fn scheduler(hosts: usize, racks: usize) -> Scheduler {
+        let cluster = ClusterSpec::generated(hosts, racks, &HostResources::default()).unwrap();
+        Scheduler::new(&SimConfig::new(cluster)).unwrap()
+    }
+
+    fn job(name: &str, instances: i32, service: bool) -> JobConfiguration {
+        let key = JobKey::new("www-data", "prod", name);
+        JobConfiguration {
+            key: Some(key.clone()),
+            instance_count: instances,
+            task_config: Some(TaskConfig {
+                job: Some(key),
+                is_service: service,
+                max_task_failures: 1,
+                resources: Some(vec![
+                    Resource::NumCpus(1.0),
+                    Resource::RamMb(128),
+                    Resource::DiskMb(128),
+                ]),
+                executor_config: Some(ExecutorConfig {
+                    name: Some(AURORA_EXECUTOR_NAME.into()),
+                    data: Some("{}".into()),
+                }),
+                ..TaskConfig::default()
+            }),
+            ..JobConfiguration::default()
+        }
+    }
+
+    fn with_behavior(mut j: JobConfiguration, behavior: &str) -> JobConfiguration {
+        let task = j.task_config.as_mut().unwrap();
+        task.metadata = Some(vec![Metadata {
+            key: Some("sim.behavior".into()),
+            value: Some(behavior.into()),
+        }]);
+        j
+    }
+
+    fn create(s: &mut Scheduler, j: JobConfiguration, at: i64) -> Response {
+        s.handle(
+            Call::CreateJob(CreateJob {
+                description: Some(j),
+            }),
+            "UNSECURE",
+            at,
+        )
+    }
+
+    fn tasks(s: &mut Scheduler, name: &str, at: i64) -> Vec<crate::api::types::ScheduledTask> {
+        let query = TaskQuery {
+            job_keys: Some(vec![JobKey::new("www-data", "prod", name)]),
+            ..TaskQuery::default()
+        };
+        match s
+            .handle(
+                Call::GetTasksStatus(GetTasksStatus { query: Some(query) }),
+                "UNSECURE",
+                at,
+            )
+            .result
+        {
+            Some(Payload::ScheduleStatusResult(r)) => r.tasks.unwrap_or_default(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn statuses(s: &mut Scheduler, name: &str, at: i64) -> Vec<ScheduleStatus> {
+        tasks(s, name, at)
+            .iter()
+            .map(|t| t.status.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_new_task_walks_pending_assigned_starting_running_on_the_virtual_clock() {
+        // §4.7 normal path; timing constants at the top of this file.
+        let mut s = scheduler(2, 1);
+        assert_eq!(
+            create(&mut s, job("web", 1, true), T0).response_code,
+            Some(ResponseCode::OK)
+        );
+        assert_eq!(statuses(&mut s, "web", T0), [ScheduleStatus::ASSIGNED]);
+        assert_eq!(
+            statuses(&mut s, "web", T0 + SEC),
+            [ScheduleStatus::STARTING]
+        );
+        assert_eq!(
+            statuses(&mut s, "web", T0 + 3 * SEC),
+            [ScheduleStatus::RUNNING]
+        );
+        let events: Vec<(ScheduleStatus, i64)> = tasks(&mut s, "web", T0 + 3 * SEC)[0]
+            .task_events
+            .clone()
+            .unwrap()
+            .iter()
+            .map(|e| (e.status.unwrap(), e.timestamp))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (ScheduleStatus::PENDING, T0),
+                (ScheduleStatus::ASSIGNED, T0),
+                (ScheduleStatus::STARTING, T0 + SEC),
+                (ScheduleStatus::RUNNING, T0 + 3 * SEC)
+            ]
+        );
+    }
+
+    #[test]
+    fn one_long_gap_gives_the_same_history_as_frequent_ticks() {
+        // Timers fire at their own virtual times, whatever the real cadence of calls.
+        let mut fine = scheduler(1, 1);
+        let mut coarse = scheduler(1, 1);
+        create(
+            &mut fine,
+            with_behavior(job("b", 1, false), "finish:10"),
+            T0,
+        );
+        create(
+            &mut coarse,
+            with_behavior(job("b", 1, false), "finish:10"),
+            T0,
+        );
+        for t in (0..30).map(|i| T0 + i * SEC) {
+            fine.advance(t);
+        }
+        let history = |s: &mut Scheduler| -> Vec<(ScheduleStatus, i64)> {
+            tasks(s, "b", T0 + 30 * SEC)[0]
+                .task_events
+                .clone()
+                .unwrap()
+                .iter()
+                .map(|e| (e.status.unwrap(), e.timestamp))
+                .collect()
+        };
+        assert_eq!(history(&mut fine), history(&mut coarse));
+        assert_eq!(
+            history(&mut coarse).last().unwrap(),
+            &(ScheduleStatus::FINISHED, T0 + 13 * SEC)
+        );
+    }
+
+    #[test]
+    fn failing_service_is_rescheduled_throttled_with_failure_count_and_ancestor() {
+        // §4.7: FAILED → failureCount + 1, services rescheduled; quick ends are flapping → THROTTLED.
+        let mut s = scheduler(1, 1);
+        create(&mut s, with_behavior(job("web", 1, true), "fail"), T0);
+        let all = tasks(&mut s, "web", T0 + 2 * SEC);
+        let failed = all
+            .iter()
+            .find(|t| t.status == Some(ScheduleStatus::FAILED))
+            .expect("a FAILED task");
+        let replacement = all
+            .iter()
+            .find(|t| t.status == Some(ScheduleStatus::THROTTLED))
+            .expect("a THROTTLED replacement");
+        assert_eq!(failed.failure_count, 1);
+        assert_eq!(replacement.failure_count, 1);
+        assert_eq!(
+            replacement.ancestor_id,
+            failed.assigned_task.as_ref().unwrap().task_id
+        );
+        // The penalty (30 s), then PENDING and placed again at once.
+        assert!(statuses(&mut s, "web", T0 + 31 * SEC + 500).contains(&ScheduleStatus::ASSIGNED));
+    }
+
+    #[test]
+    fn batch_job_is_retried_until_max_task_failures_attempts() {
+        // §4.7: maxTaskFailures is the total number of attempts for non-service jobs.
+        let mut s = scheduler(1, 1);
+        let mut j = with_behavior(job("batch", 1, false), "fail");
+        j.task_config.as_mut().unwrap().max_task_failures = 3;
+        create(&mut s, j, T0);
+        let all = tasks(&mut s, "batch", T0 + 3_600 * SEC);
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().all(|t| t.status == Some(ScheduleStatus::FAILED)));
+    }
+
+    #[test]
+    fn killing_a_pending_task_deletes_it_and_a_running_one_ends_killed_not_rescheduled() {
+        // §4.7 side effects and §6.1 item 11.
+        let mut s = scheduler(1, 1);
+        let mut big = job("big", 1, true);
+        big.task_config.as_mut().unwrap().resources = Some(vec![
+            Resource::NumCpus(100.0),
+            Resource::RamMb(1),
+            Resource::DiskMb(1),
+        ]);
+        create(&mut s, big, T0);
+        create(&mut s, job("web", 1, true), T0);
+        let kill = |name: &str| {
+            Call::KillTasks(KillTasks {
+                job: Some(JobKey::new("www-data", "prod", name)),
+                instances: None,
+                message: Some("bye".into()),
+            })
+        };
+        s.handle(kill("big"), "alice", T0 + 5 * SEC);
+        assert!(
+            tasks(&mut s, "big", T0 + 5 * SEC).is_empty(),
+            "a PENDING task never shows KILLED"
+        );
+        s.handle(kill("web"), "alice", T0 + 5 * SEC);
+        assert_eq!(
+            statuses(&mut s, "web", T0 + 5 * SEC),
+            [ScheduleStatus::KILLING]
+        );
+        let done = tasks(&mut s, "web", T0 + 60 * SEC);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].status, Some(ScheduleStatus::KILLED));
+        let killing = done[0]
+            .task_events
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|e| e.status == Some(ScheduleStatus::KILLING))
+            .unwrap();
+        assert_eq!(killing.message.as_deref(), Some("Killed by alice\nbye"));
+        let again = s.handle(kill("web"), "alice", T0 + 61 * SEC);
+        assert_eq!(again.response_code, Some(ResponseCode::OK));
+        assert_eq!(
+            again.details.unwrap()[0].message.as_deref(),
+            Some("No tasks to kill.")
+        );
+    }
+
+    #[test]
+    fn limit_and_value_constraints_decide_placement_and_pending_reasons() {
+        // §4.3 constraints; getPendingReason §4.4.
+        let mut s = scheduler(4, 2);
+        let mut j = job("spread", 3, true);
+        j.task_config.as_mut().unwrap().constraints = Some(vec![
+            Constraint {
+                name: Some("rack".into()),
+                constraint: Some(TaskConstraint::Value(ValueConstraint {
+                    negated: false,
+                    values: Some(vec!["r2".into()]),
+                })),
+            },
+            Constraint {
+                name: Some("host".into()),
+                constraint: Some(TaskConstraint::Limit(LimitConstraint { limit: 1 })),
+            },
+        ]);
+        create(&mut s, j, T0);
+        let placed = tasks(&mut s, "spread", T0 + 5 * SEC);
+        let hosts: Vec<Option<String>> = placed
+            .iter()
+            .map(|t| t.assigned_task.as_ref().unwrap().slave_host.clone())
+            .collect();
+        assert!(
+            hosts.contains(&Some("host-003".into())) && hosts.contains(&Some("host-004".into())),
+            "{hosts:?}"
+        );
+        assert!(placed
+            .iter()
+            .any(|t| t.status == Some(ScheduleStatus::PENDING)));
+        let query = TaskQuery {
+            role: Some("www-data".into()),
+            ..TaskQuery::default()
+        };
+        let reasons = match s
+            .handle(
+                Call::GetPendingReason(GetPendingReason { query: Some(query) }),
+                "UNSECURE",
+                T0 + 5 * SEC,
+            )
+            .result
+        {
+            Some(Payload::GetPendingReasonResult(r)) => r.reasons.unwrap(),
+            other => panic!("{other:?}"),
+        };
+        let reason = reasons[0].reason.clone().unwrap();
+        assert!(
+            reason.contains("Constraint not satisfied: rack")
+                && reason.contains("Limit not satisfied: host"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn resources_are_freed_when_tasks_end() {
+        // A host's room comes back when its task is terminal, so PENDING work gets placed.
+        let mut s = scheduler(1, 1);
+        let mut hog = job("hog", 1, true);
+        hog.task_config.as_mut().unwrap().resources = Some(vec![
+            Resource::NumCpus(8.0),
+            Resource::RamMb(1),
+            Resource::DiskMb(1),
+        ]);
+        create(&mut s, hog, T0);
+        create(&mut s, job("next", 1, true), T0);
+        assert_eq!(
+            statuses(&mut s, "next", T0 + 5 * SEC),
+            [ScheduleStatus::PENDING]
+        );
+        s.handle(
+            Call::KillTasks(KillTasks {
+                job: Some(JobKey::new("www-data", "prod", "hog")),
+                ..KillTasks::default()
+            }),
+            "UNSECURE",
+            T0 + 5 * SEC,
+        );
+        assert_eq!(
+            statuses(&mut s, "next", T0 + 20 * SEC),
+            [ScheduleStatus::RUNNING]
+        );
+    }
+
+    #[test]
+    fn instance_ranges_are_maximal() {
+        // §3.3.4 ConfigGroup.instances: maximal closed ranges.
+        assert_eq!(
+            ranges(vec![3, 0, 1, 5, 2, 7, 6]),
+            [Range { first: 0, last: 3 }, Range { first: 5, last: 7 }]
+        );
+        assert!(ranges(vec![]).is_empty());
+    }
 }
