@@ -8,9 +8,10 @@ MODULES := job
 COLLECTION := ansible_collections/aurora/scheduler
 MODULE_DIR := $(COLLECTION)/plugins/modules
 VENV := .venv
-RELEASE := target/release
+# Cargo's own target directory when one is set, as in a shared build.
+RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 
-.PHONY: help build venv test test-rust test-integration demo bench collection fmt lint clean
+.PHONY: help build venv test check-collection test-rust test-integration demo bench collection fmt lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -19,6 +20,8 @@ build: ## build both binaries and install the module executable into the collect
 	cargo build --release --locked --bins
 	@# One real file under the first module name, relative links for the others: links inside the
 	@# collection survive `ansible-galaxy collection build` (binary-modules.md §4.2).
+	@# Links of names no longer in MODULES are removed.
+	@find $(MODULE_DIR) -mindepth 1 -type l -delete
 	@first=$(firstword $(MODULES)); \
 	install -m 0755 $(RELEASE)/aurora-ansible $(MODULE_DIR)/$$first; \
 	for m in $(wordlist 2,99,$(MODULES)); do ln -sfn $$first $(MODULE_DIR)/$$m; done
@@ -31,7 +34,12 @@ $(VENV)/.ansible-core-$(ANSIBLE_CORE_VERSION):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(ANSIBLE_CORE_VERSION)
 	touch $@
 
-test: test-rust test-integration ## every test: Rust (unit, conformance, snapshots) then ansible-playbook
+test: check-collection test-rust test-integration ## every test: Rust (unit, conformance, snapshots) then ansible-playbook
+
+check-collection: ## every module is in the action group, so module_defaults reach it
+	@for m in $(MODULES); do \
+	  grep -Eq "^ +- $$m$$" $(COLLECTION)/meta/runtime.yml || { echo "module $$m is missing from action_groups.all in meta/runtime.yml" >&2; exit 1; }; \
+	done
 
 test-rust: ## Rust tests; stale insta snapshots fail
 	INSTA_UPDATE=no cargo test --release --locked
