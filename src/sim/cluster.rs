@@ -129,7 +129,6 @@ impl Host {
 
 /// What placement needs to know about the job whose task is being placed.
 pub struct JobPlacement<'a> {
-    pub role: &'a str,
     pub config: &'a TaskConfig,
     /// Active tasks of this job already on each host (for limit constraints and spreading).
     pub tasks_per_host: &'a HashMap<usize, u32>,

@@ -163,7 +163,8 @@ impl Scheduler {
         self.place_pending();
     }
 
-    /// Answers one call by `user` ("UNSECURE" when auth is off) at virtual time `now_ms`.
+    /// Answers one call by `user` ("UNSECURE" when auth is off) at virtual time `now_ms`, after
+    /// running the cluster up to then.
     pub fn handle(&mut self, call: Call, user: &str, now_ms: i64) -> Response {
         self.advance(now_ms);
         let outcome = match call {
@@ -491,7 +492,6 @@ impl Scheduler {
                 .entry(job.clone())
                 .or_insert_with(|| self.tasks_per_host(&job));
             let placement = JobPlacement {
-                role: job.role.as_deref().unwrap_or_default(),
                 config: &config,
                 tasks_per_host: counts,
             };
@@ -817,7 +817,6 @@ impl Scheduler {
             .map(|t| {
                 let counts = self.tasks_per_host(&t.job);
                 let placement = JobPlacement {
-                    role: t.job.role.as_deref().unwrap_or_default(),
                     config: &t.config,
                     tasks_per_host: &counts,
                 };
@@ -945,11 +944,6 @@ impl Scheduler {
         }
         self.quotas.insert(role, quota);
         Ok(None)
-    }
-
-    /// How many tasks are retained (for benchmarks and tests).
-    pub fn task_count(&self) -> usize {
-        self.tasks.len()
     }
 }
 

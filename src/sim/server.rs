@@ -69,15 +69,13 @@ struct Shared {
 }
 
 impl Shared {
-    /// Runs the cluster up to now, then `f`; the lock is held only for that.
+    /// Runs `f` on the scheduler at the current virtual time; the lock is held only for that.
     fn with_scheduler<T>(&self, f: impl FnOnce(&mut Scheduler, i64) -> T) -> T {
         let mut scheduler = self
             .scheduler
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let now = self.clock.now_ms();
-        scheduler.advance(now);
-        f(&mut scheduler, now)
+        f(&mut scheduler, self.clock.now_ms())
     }
 }
 
@@ -101,7 +99,7 @@ pub async fn serve(
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 interval.tick().await;
-                shared.with_scheduler(|_, _| ());
+                shared.with_scheduler(|scheduler, now| scheduler.advance(now));
             }
         }
     });

@@ -197,14 +197,6 @@ impl TaskStore {
         self.tasks.get_mut(id)
     }
 
-    pub fn len(&self) -> usize {
-        self.tasks.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
-    }
-
     /// Job keys that have any retained task, in key order.
     pub fn jobs(&self) -> impl Iterator<Item = &JobKey> {
         self.by_job.keys()
