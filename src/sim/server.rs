@@ -252,7 +252,21 @@ async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
         },
     };
 
-    let response = shared.with_scheduler(|scheduler, now| scheduler.handle(call, &user, now));
+    let method = call.name();
+    // A bug in the scheduler answers ERROR, as the real one does for an uncaught exception (§4.1),
+    // instead of dropping the connection.
+    let response = shared
+        .with_scheduler(|scheduler, now| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                scheduler.handle(call, &user, now)
+            }))
+        })
+        .unwrap_or_else(|_| {
+            bare_response(
+                ResponseCode::ERROR,
+                format!("aurora-sim failed while handling {method}; this is a bug"),
+            )
+        });
     thrift_reply(
         reply_encoding,
         codec::encode_reply(
@@ -264,7 +278,8 @@ async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
     )
 }
 
-/// A reply made by the auth layer: it carries no serverInfo (§3.3.1 notes such replies may lack it).
+/// A reply made outside the scheduler (auth layer, internal error): it carries no serverInfo
+/// (§3.3.1 notes such replies may lack it).
 fn bare_response(code: ResponseCode, message: String) -> Response {
     Response {
         response_code: Some(code),
