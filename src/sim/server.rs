@@ -217,6 +217,16 @@ async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
         Ok(Incoming::Call { header, call }) => (header, *call),
     };
 
+    let reply = |response: &Response| {
+        let body = codec::encode_reply(
+            reply_encoding,
+            &header.name,
+            header.sequence_number,
+            response,
+        );
+        thrift_reply(reply_encoding, body)
+    };
+
     let user = match (&shared.options.users, &identity) {
         (None, _) => "UNSECURE".to_string(),
         (Some(users), identity) => match users.authorize(identity, &call) {
@@ -226,28 +236,10 @@ async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
             },
             Err(Denial::Unauthenticated) => return unauthorized(),
             Err(Denial::InvalidKey(message)) => {
-                let response = bare_response(ResponseCode::INVALID_REQUEST, message);
-                return thrift_reply(
-                    reply_encoding,
-                    codec::encode_reply(
-                        reply_encoding,
-                        &header.name,
-                        header.sequence_number,
-                        &response,
-                    ),
-                );
+                return reply(&bare_response(ResponseCode::INVALID_REQUEST, message));
             }
             Err(Denial::Forbidden(message)) => {
-                let response = bare_response(ResponseCode::AUTH_FAILED, message);
-                return thrift_reply(
-                    reply_encoding,
-                    codec::encode_reply(
-                        reply_encoding,
-                        &header.name,
-                        header.sequence_number,
-                        &response,
-                    ),
-                );
+                return reply(&bare_response(ResponseCode::AUTH_FAILED, message));
             }
         },
     };
@@ -267,15 +259,7 @@ async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
                 format!("aurora-sim failed while handling {method}; this is a bug"),
             )
         });
-    thrift_reply(
-        reply_encoding,
-        codec::encode_reply(
-            reply_encoding,
-            &header.name,
-            header.sequence_number,
-            &response,
-        ),
-    )
+    reply(&response)
 }
 
 /// A reply made outside the scheduler (auth layer, internal error): it carries no serverInfo
