@@ -3,6 +3,8 @@
 //! Data flows one way: `modules` → `spec` / `api` → scheduler. `sim` reuses `api`'s types and codecs
 //! and is linked only into the `aurora-sim` binary. `cli` is the command line of `aurora-ansible`.
 
+pub mod ansible;
 pub mod api;
 pub mod cli;
+pub mod modules;
 pub mod sim;

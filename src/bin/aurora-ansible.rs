@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// Whether this is an Ansible module run: ansible-core starts a binary module with exactly one
-/// argument, the path of its JSON arguments file (the module name is the executable's name).
+/// argument, the path of its JSON arguments file (the module is named in the file).
 fn is_module_invocation(args: &[OsString]) -> bool {
     match args {
         [_, only] => {
@@ -19,8 +19,7 @@ fn is_module_invocation(args: &[OsString]) -> bool {
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     if is_module_invocation(&args) {
-        // Module dispatch goes here (a later issue): read the args file, pick the module by the
-        // executable's file name, print one JSON result. Until then the CLI handles the call.
+        return aurora_ansible::ansible::run_module_file(aurora_ansible::modules::ALL, Path::new(&args[1]));
     }
     ExitCode::from(aurora_ansible::cli::main(args))
 }

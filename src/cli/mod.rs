@@ -2,6 +2,7 @@
 //! with the same connection options as the modules. `jobs` and `tasks` read, `create` and `kill`
 //! write, `call` sends any method with JSON arguments.
 
+mod docs;
 mod jobs;
 mod raw;
 mod table;
@@ -31,6 +32,8 @@ pub mod exit {
     pub const TRANSPORT: u8 = 3;
     /// The cluster could not be looked up, or the connection options are unusable.
     pub const CONFIG: u8 = 4;
+    /// `docs --check`: a sidecar file differs from what the code generates.
+    pub const DOCS_DIFFER: u8 = 5;
 }
 
 const AFTER_HELP: &str = "\
@@ -40,6 +43,7 @@ Exit status:
   2  usage error (bad options or arguments)
   3  transport, HTTP or authentication error (scheduler unreachable, timeout, TLS, 401, 503, ...)
   4  cluster lookup or configuration error (clusters.json, scheduler URL, ca_path)
+  5  docs --check: a module's sidecar documentation differs from what the code generates
 
 The scheduler is --scheduler-url (or AURORA_SCHEDULER_URL), or the scheduler_uri of --cluster in
 clusters.json ($AURORA_CONFIG_ROOT/clusters.json, default /etc/aurora, then ~/.aurora/clusters.json).";
@@ -141,6 +145,20 @@ pub enum Command {
         #[arg(long, value_name = "ARGS", default_value = "{}")]
         json: String,
     },
+    /// Print the JSON Schema of a module's options.
+    Schema {
+        /// Module name, e.g. job or aurora.scheduler.job.
+        module: String,
+    },
+    /// Write each module's sidecar documentation (NAME.yml), read by ansible-doc.
+    Docs {
+        /// Write nothing; fail listing the files that differ from what the code generates.
+        #[arg(long)]
+        check: bool,
+        /// Directory of the sidecar files.
+        #[arg(default_value = crate::ansible::MODULE_DOCS_DIR)]
+        dir: PathBuf,
+    },
 }
 
 fn parse_job_key(text: &str) -> Result<JobKey, KeyError> {
@@ -174,6 +192,7 @@ pub enum CliError {
     Client(ClientError),
     Cluster(ClusterError),
     Config(String),
+    DocsDiffer(String),
 }
 
 impl CliError {
@@ -184,6 +203,7 @@ impl CliError {
             CliError::Client(ClientError::Config { .. }) => exit::CONFIG,
             CliError::Client(_) => exit::TRANSPORT,
             CliError::Cluster(_) | CliError::Config(_) => exit::CONFIG,
+            CliError::DocsDiffer(_) => exit::DOCS_DIFFER,
         }
     }
 }
@@ -191,7 +211,7 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(m) | CliError::Config(m) => f.write_str(m),
+            CliError::Usage(m) | CliError::Config(m) | CliError::DocsDiffer(m) => f.write_str(m),
             CliError::Client(e) => e.fmt(f),
             CliError::Cluster(e) => e.fmt(f),
         }
@@ -289,13 +309,16 @@ fn clap_exit(e: clap::Error) -> u8 {
 
 /// Runs a parsed command, writing results to `out`.
 pub fn run(cli: &Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
-    let config = cli.connection.client_config(Clusters::load_default)?;
-    let client = Client::new(&config)?;
+    // Only the commands that talk to the scheduler need a client.
+    let client = || -> Result<Client, CliError> {
+        let config = cli.connection.client_config(Clusters::load_default)?;
+        Ok(Client::new(&config)?)
+    };
     match &cli.command {
-        Command::Jobs { role } => jobs::jobs(&client, role.as_deref(), cli.output, out),
-        Command::Tasks { job, all } => jobs::tasks(&client, job, *all, cli.output, out),
+        Command::Jobs { role } => jobs::jobs(&client()?, role.as_deref(), cli.output, out),
+        Command::Tasks { job, all } => jobs::tasks(&client()?, job, *all, cli.output, out),
         Command::Create(args) => write::create(
-            &client,
+            &client()?,
             args,
             cli.connection.cluster.as_deref(),
             cli.output,
@@ -306,14 +329,16 @@ pub fn run(cli: &Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
             instances,
             message,
         } => write::kill(
-            &client,
+            &client()?,
             job,
             instances.as_ref().map(|i| i.0.as_slice()),
             message.as_deref(),
             cli.output,
             out,
         ),
-        Command::Call { method, json } => raw::call(&client, method, json, out),
+        Command::Call { method, json } => raw::call(&client()?, method, json, out),
+        Command::Schema { module } => docs::schema(crate::modules::ALL, module, out),
+        Command::Docs { check, dir } => docs::docs(crate::modules::ALL, *check, dir, out),
     }
 }
 
