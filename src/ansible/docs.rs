@@ -3,6 +3,7 @@
 //! `EXAMPLES` and `RETURN` from its YAML texts. The output is deterministic, so a test can
 //! compare the committed file with what the code generates.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -251,6 +252,8 @@ fn options_of<'a>(root: &SchemaRoot<'a>, shape: &ObjectShape<'a>, prefix: &str) 
     // Alternatives (an enum with fields) are documented side by side.
     let mut merged = shape.clone();
     let mut alternatives_note = Vec::new();
+    // An alternative's doc comment describes the option that selects it.
+    let mut selector_descriptions: BTreeMap<&str, &str> = BTreeMap::new();
     for alternatives in std::mem::take(&mut merged.variants) {
         let common = alternatives
             .iter()
@@ -267,6 +270,10 @@ fn options_of<'a>(root: &SchemaRoot<'a>, shape: &ObjectShape<'a>, prefix: &str) 
             alternatives_note.push(format!("Give exactly one of {}.", join_words(&distinguishing, "or")));
         }
         for alternative in alternatives {
+            let selectors: Vec<&str> = alternative.required.iter().copied().filter(|n| !common.contains(n)).collect();
+            if let ([selector], Some(description)) = (selectors.as_slice(), alternative.description) {
+                selector_descriptions.insert(selector, description);
+            }
             for (name, schema) in alternative.properties {
                 merged.properties.entry(name).or_insert(schema);
             }
@@ -277,8 +284,9 @@ fn options_of<'a>(root: &SchemaRoot<'a>, shape: &ObjectShape<'a>, prefix: &str) 
 
     let mut options = Vec::new();
     for (&name, &schema) in &merged.properties {
-        let node = root.node(schema);
         let path = format!("{prefix}{name}");
+        let mut node = root.node(schema);
+        node.description = node.description.or_else(|| selector_descriptions.get(name).copied());
         let mut doc = option_doc(root, &node, &path, merged.required.contains(name));
         if let Some(Yaml::List(description)) = doc.iter_mut().find(|(k, _)| k == "description").map(|(_, v)| v) {
             for note in group_notes(&merged.groups, name, prefix) {
@@ -477,16 +485,24 @@ fn doc_type<'a>(root: &SchemaRoot<'a>, node: &Node<'a>) -> DocType<'a> {
             }
         }
         Kind::Union(options) => {
+            // One Ansible type for all shapes when they share it (a list of this or of that).
             let types: Vec<DocType> = options.iter().map(|o| doc_type(root, o)).collect();
-            let first = types.first().map(|t| (t.type_name, t.elements));
-            if types.iter().all(|t| Some((t.type_name, t.elements)) == first) && types.iter().all(|t| t.suboptions.is_none()) {
-                let (type_name, elements) = first.unwrap_or(("raw", None));
-                DocType {
-                    elements,
-                    ..DocType::plain(type_name)
+            let first = types.first().map(|t| t.type_name);
+            let same_type = types.iter().all(|t| Some(t.type_name) == first && t.suboptions.is_none());
+            match (same_type, first) {
+                (true, Some(type_name)) => {
+                    let first_elements = types.first().and_then(|t| t.elements);
+                    let elements = if types.iter().all(|t| t.elements == first_elements) {
+                        first_elements
+                    } else {
+                        Some("raw")
+                    };
+                    DocType {
+                        elements,
+                        ..DocType::plain(type_name)
+                    }
                 }
-            } else {
-                DocType::plain("raw")
+                _ => DocType::plain("raw"),
             }
         }
     }

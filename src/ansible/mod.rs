@@ -21,4 +21,4 @@ pub use outcome::{fqcn, Context, Failure, Outcome, COLLECTION};
 pub use protocol::{module_result, run_module_file, run_module_file_with};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -74,6 +74,8 @@ pub(crate) struct Choice<'a> {
 pub(crate) struct ObjectShape<'a> {
     pub properties: BTreeMap<&'a str, &'a Value>,
     pub required: BTreeSet<&'a str>,
+    /// The doc comment of the struct or enum variant, for an alternative's docs.
+    pub description: Option<&'a str>,
     pub additional: Additional<'a>,
     pub groups: Groups,
     /// Sets of alternative option groups (an enum with fields); exactly one of each set applies.
@@ -247,6 +249,7 @@ impl<'a> SchemaRoot<'a> {
         ObjectShape {
             properties,
             required,
+            description: object.get("description").and_then(Value::as_str),
             additional,
             groups: Groups::read(object),
             variants: Vec::new(),
