@@ -89,11 +89,16 @@ pub(crate) fn to_bool(value: &Value) -> Result<Value, Reason> {
         Value::Bool(b) => return Ok(Value::Bool(*b)),
         Value::String(s) => s.trim().to_lowercase(),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => return Ok(Value::Bool(true)),
-            Some(x) if x == 0.0 => return Ok(Value::Bool(false)),
+            Some(1.0) => return Ok(Value::Bool(true)),
+            Some(0.0) => return Ok(Value::Bool(false)),
             _ => n.to_string(),
         },
-        other => return Err(format!("{} cannot be converted to a bool", python_class(other))),
+        other => {
+            return Err(format!(
+                "{} cannot be converted to a bool",
+                python_class(other)
+            ))
+        }
     };
     if TRUE_WORDS.contains(&word.as_str()) {
         Ok(Value::Bool(true))
@@ -132,7 +137,11 @@ pub(crate) fn to_int(value: &Value) -> Result<Value, Reason> {
                 && text
                     .chars()
                     .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
-            let parsed = if decimal { text.parse::<f64>().ok() } else { None };
+            let parsed = if decimal {
+                text.parse::<f64>().ok()
+            } else {
+                None
+            };
             parsed.and_then(integral).ok_or_else(cannot)
         }
         _ => Err(cannot()),
@@ -183,7 +192,10 @@ pub(crate) fn to_list(value: &Value) -> Result<Vec<Value>, Reason> {
             .map(|item| Value::String(item.trim().to_owned()))
             .collect()),
         Value::Number(_) | Value::Bool(_) => Ok(vec![value.clone()]),
-        other => Err(format!("{} cannot be converted to a list", python_class(other))),
+        other => Err(format!(
+            "{} cannot be converted to a list",
+            python_class(other)
+        )),
     }
 }
 
@@ -197,8 +209,13 @@ pub(crate) fn to_dict(value: &Value) -> Result<Map<String, Value>, Reason> {
             _ => Err("unable to evaluate string as dictionary".to_owned()),
         },
         Value::String(s) if s.contains('=') => key_value_pairs(s),
-        Value::String(_) => Err("dictionary requested, could not parse JSON or key=value".to_owned()),
-        other => Err(format!("{} cannot be converted to a dict", python_class(other))),
+        Value::String(_) => {
+            Err("dictionary requested, could not parse JSON or key=value".to_owned())
+        }
+        other => Err(format!(
+            "{} cannot be converted to a dict",
+            python_class(other)
+        )),
     }
 }
 
@@ -250,7 +267,10 @@ pub(crate) fn to_choice(value: &Value, choices: &[Value]) -> Option<Value> {
         let words = if *b { TRUE_WORDS } else { FALSE_WORDS };
         let matching: Vec<&Value> = choices
             .iter()
-            .filter(|c| c.as_str().is_some_and(|s| words.contains(&s.to_lowercase().as_str())))
+            .filter(|c| {
+                c.as_str()
+                    .is_some_and(|s| words.contains(&s.to_lowercase().as_str()))
+            })
             .collect();
         if let [only] = matching.as_slice() {
             return Some((*only).clone());

@@ -25,7 +25,8 @@ const HEADER: &str = "\
 ";
 
 const PLATFORM: &str = "Target OS/families that can be operated against.";
-const CHECK_MODE: &str = "Can run in check_mode and return changed status prediction without modifying target.";
+const CHECK_MODE: &str =
+    "Can run in check_mode and return changed status prediction without modifying target.";
 const DIFF_MODE: &str = "Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.";
 const SIZE_NOTE: &str = "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). \
 K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes.";
@@ -44,7 +45,10 @@ pub fn sidecar_path(dir: &Path, module: &dyn AnyModule) -> PathBuf {
 pub enum DocsError {
     /// The module's EXAMPLES or RETURN text is not what the sidecar needs.
     Module { module: String, problem: String },
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// The committed file is not what the code generates.
     Stale { path: PathBuf, difference: String },
 }
@@ -205,16 +209,28 @@ fn documentation_map(name: &str, docs: &Documentation, options: Vec<(String, Yam
     };
     let mut entries = vec![
         ("module".to_owned(), Yaml::str(name)),
-        ("short_description".to_owned(), Yaml::str(&docs.short_description)),
-        ("version_added".to_owned(), Yaml::str(env!("CARGO_PKG_VERSION"))),
+        (
+            "short_description".to_owned(),
+            Yaml::str(&docs.short_description),
+        ),
+        (
+            "version_added".to_owned(),
+            Yaml::str(env!("CARGO_PKG_VERSION")),
+        ),
         ("description".to_owned(), Yaml::strs(&description)),
         ("author".to_owned(), Yaml::strs(&docs.author)),
         ("options".to_owned(), Yaml::Map(options)),
         (
             "attributes".to_owned(),
             Yaml::Map(vec![
-                ("check_mode".to_owned(), attribute(&docs.check_mode, CHECK_MODE)),
-                ("diff_mode".to_owned(), attribute(&docs.diff_mode, DIFF_MODE)),
+                (
+                    "check_mode".to_owned(),
+                    attribute(&docs.check_mode, CHECK_MODE),
+                ),
+                (
+                    "diff_mode".to_owned(),
+                    attribute(&docs.diff_mode, DIFF_MODE),
+                ),
                 (
                     "platform".to_owned(),
                     Yaml::Map(vec![
@@ -248,7 +264,11 @@ fn attribute(support: &Support, description: &str) -> Yaml {
 
 /// The documented options of a dict, sorted by name. `prefix` is the dotted path of the dict
 /// (`task.processes[].`) for O() references between options.
-fn options_of<'a>(root: &SchemaRoot<'a>, shape: &ObjectShape<'a>, prefix: &str) -> Vec<(String, Yaml)> {
+fn options_of<'a>(
+    root: &SchemaRoot<'a>,
+    shape: &ObjectShape<'a>,
+    prefix: &str,
+) -> Vec<(String, Yaml)> {
     // Alternatives (an enum with fields) are documented side by side.
     let mut merged = shape.clone();
     let mut alternatives_note = Vec::new();
@@ -267,11 +287,20 @@ fn options_of<'a>(root: &SchemaRoot<'a>, shape: &ObjectShape<'a>, prefix: &str) 
             .map(|n| format!("O({prefix}{n})"))
             .collect();
         if distinguishing.len() > 1 {
-            alternatives_note.push(format!("Give exactly one of {}.", join_words(&distinguishing, "or")));
+            alternatives_note.push(format!(
+                "Give exactly one of {}.",
+                join_words(&distinguishing, "or")
+            ));
         }
         for alternative in alternatives {
-            let selectors: Vec<&str> = alternative.required.iter().copied().filter(|n| !common.contains(n)).collect();
-            if let ([selector], Some(description)) = (selectors.as_slice(), alternative.description) {
+            let selectors: Vec<&str> = alternative
+                .required
+                .iter()
+                .copied()
+                .filter(|n| !common.contains(n))
+                .collect();
+            if let ([selector], Some(description)) = (selectors.as_slice(), alternative.description)
+            {
                 selector_descriptions.insert(selector, description);
             }
             for (name, schema) in alternative.properties {
@@ -286,9 +315,15 @@ fn options_of<'a>(root: &SchemaRoot<'a>, shape: &ObjectShape<'a>, prefix: &str) 
     for (&name, &schema) in &merged.properties {
         let path = format!("{prefix}{name}");
         let mut node = root.node(schema);
-        node.description = node.description.or_else(|| selector_descriptions.get(name).copied());
+        node.description = node
+            .description
+            .or_else(|| selector_descriptions.get(name).copied());
         let mut doc = option_doc(root, &node, &path, merged.required.contains(name));
-        if let Some(Yaml::List(description)) = doc.iter_mut().find(|(k, _)| k == "description").map(|(_, v)| v) {
+        if let Some(Yaml::List(description)) = doc
+            .iter_mut()
+            .find(|(k, _)| k == "description")
+            .map(|(_, v)| v)
+        {
             for note in group_notes(&merged.groups, name, prefix) {
                 description.push(Yaml::str(note));
             }
@@ -335,9 +370,16 @@ fn group_notes(groups: &Groups, name: &str, prefix: &str) -> Vec<String> {
                 .collect();
             let all: Vec<String> = names.iter().map(|n| format!("O({prefix}{n})")).collect();
             match rule {
-                GroupRule::MutuallyExclusive => format!("Mutually exclusive with {}.", join_words(&others, "and")),
-                GroupRule::RequiredTogether => format!("Must be given together with {}.", join_words(&others, "and")),
-                GroupRule::RequiredOneOf => format!("At least one of {} is required.", join_words(&all, "or")),
+                GroupRule::MutuallyExclusive => {
+                    format!("Mutually exclusive with {}.", join_words(&others, "and"))
+                }
+                GroupRule::RequiredTogether => format!(
+                    "Must be given together with {}.",
+                    join_words(&others, "and")
+                ),
+                GroupRule::RequiredOneOf => {
+                    format!("At least one of {} is required.", join_words(&all, "or"))
+                }
             }
         })
         .collect()
@@ -352,7 +394,12 @@ fn join_words(words: &[String], last: &str) -> String {
 }
 
 /// One option's entry: description, type (elements, choices, suboptions), default, required.
-fn option_doc<'a>(root: &SchemaRoot<'a>, node: &Node<'a>, path: &str, required: bool) -> Vec<(String, Yaml)> {
+fn option_doc<'a>(
+    root: &SchemaRoot<'a>,
+    node: &Node<'a>,
+    path: &str,
+    required: bool,
+) -> Vec<(String, Yaml)> {
     let mut description: Vec<String> = paragraphs(node.description.unwrap_or(""));
     if description.is_empty() {
         description.push("Not documented.".to_owned());
@@ -378,10 +425,15 @@ fn option_doc<'a>(root: &SchemaRoot<'a>, node: &Node<'a>, path: &str, required: 
         entries.push(("elements".to_owned(), Yaml::str(elements)));
     }
     if !shape.choices.is_empty() {
-        entries.push(("choices".to_owned(), Yaml::List(shape.choices.iter().map(Yaml::json).collect())));
+        entries.push((
+            "choices".to_owned(),
+            Yaml::List(shape.choices.iter().map(Yaml::json).collect()),
+        ));
     }
     let default = node.default.filter(|d| !d.is_null());
-    if let (Some(default), false) = (default, shape.suboptions.is_some()) {
+    // A dict with suboptions documents its defaults on the suboptions.
+    let dict_with_suboptions = shape.type_name == "dict" && shape.suboptions.is_some();
+    if let (Some(default), false) = (default, dict_with_suboptions) {
         entries.push(("default".to_owned(), Yaml::json(default)));
     }
     if required && default.is_none() {
@@ -393,7 +445,10 @@ fn option_doc<'a>(root: &SchemaRoot<'a>, node: &Node<'a>, path: &str, required: 
         } else {
             format!("{path}.")
         };
-        entries.push(("suboptions".to_owned(), Yaml::Map(options_of(root, &suboptions, &prefix))));
+        entries.push((
+            "suboptions".to_owned(),
+            Yaml::Map(options_of(root, &suboptions, &prefix)),
+        ));
     }
     entries
 }
@@ -452,7 +507,10 @@ fn doc_type<'a>(root: &SchemaRoot<'a>, node: &Node<'a>) -> DocType<'a> {
                 .iter()
                 .filter_map(|c| {
                     let text = paragraphs(c.description?).join(" ");
-                    Some(format!("V({}): {text}", super::convert::python_str(&c.value)))
+                    Some(format!(
+                        "V({}): {text}",
+                        super::convert::python_str(&c.value)
+                    ))
                 })
                 .collect();
             DocType {
@@ -488,7 +546,9 @@ fn doc_type<'a>(root: &SchemaRoot<'a>, node: &Node<'a>) -> DocType<'a> {
             // One Ansible type for all shapes when they share it (a list of this or of that).
             let types: Vec<DocType> = options.iter().map(|o| doc_type(root, o)).collect();
             let first = types.first().map(|t| t.type_name);
-            let same_type = types.iter().all(|t| Some(t.type_name) == first && t.suboptions.is_none());
+            let same_type = types
+                .iter()
+                .all(|t| Some(t.type_name) == first && t.suboptions.is_none());
             match (same_type, first) {
                 (true, Some(type_name)) => {
                     let first_elements = types.first().and_then(|t| t.elements);

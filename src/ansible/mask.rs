@@ -15,14 +15,20 @@ pub fn remove_values(value: &Value, secrets: &BTreeSet<String>) -> Value {
         return value.clone();
     }
     // Longest first, so that a secret containing another is hidden whole.
-    let mut ordered: Vec<&str> = secrets.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
+    let mut ordered: Vec<&str> = secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
     ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
     hide(value, &ordered)
 }
 
 fn hide(value: &Value, secrets: &[&str]) -> Value {
     match value {
-        Value::String(text) if secrets.contains(&text.as_str()) => Value::String(NO_LOG_PLACEHOLDER.to_owned()),
+        Value::String(text) if secrets.contains(&text.as_str()) => {
+            Value::String(NO_LOG_PLACEHOLDER.to_owned())
+        }
         Value::String(text) => Value::String(hide_inside(text, secrets)),
         Value::Number(number) => {
             let text = number.to_string();

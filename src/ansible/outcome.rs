@@ -43,7 +43,10 @@ impl Context {
         let mut deprecation = Map::new();
         deprecation.insert("msg".into(), Value::String(message.into()));
         deprecation.insert("version".into(), Value::String(version.to_owned()));
-        deprecation.insert("collection_name".into(), Value::String(COLLECTION.to_owned()));
+        deprecation.insert(
+            "collection_name".into(),
+            Value::String(COLLECTION.to_owned()),
+        );
         self.deprecations.push(Value::Object(deprecation));
     }
 
@@ -110,8 +113,18 @@ impl Outcome {
     }
 
     /// A diff with the names Ansible prints after `--- before:` and `+++ after:`.
-    pub fn diff_with_headers(self, before: impl Into<Value>, after: impl Into<Value>, before_header: &str, after_header: &str) -> Outcome {
-        self.diff_entry(before.into(), after.into(), Some((before_header, after_header)))
+    pub fn diff_with_headers(
+        self,
+        before: impl Into<Value>,
+        after: impl Into<Value>,
+        before_header: &str,
+        after_header: &str,
+    ) -> Outcome {
+        self.diff_entry(
+            before.into(),
+            after.into(),
+            Some((before_header, after_header)),
+        )
     }
 
     fn diff_entry(mut self, before: Value, after: Value, headers: Option<(&str, &str)>) -> Outcome {

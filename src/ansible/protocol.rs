@@ -27,7 +27,12 @@ pub fn run_module_file(modules: &[&dyn AnyModule], args_path: &Path) -> ExitCode
 }
 
 /// `run_module_file` with the environment and the output given, for tests.
-pub fn run_module_file_with(modules: &[&dyn AnyModule], args_path: &Path, env: EnvLookup, out: &mut dyn Write) -> ExitCode {
+pub fn run_module_file_with(
+    modules: &[&dyn AnyModule],
+    args_path: &Path,
+    env: EnvLookup,
+    out: &mut dyn Write,
+) -> ExitCode {
     let result = module_result(modules, args_path, env);
     let failed = result.get("failed") == Some(&Value::Bool(true));
     // Serialising a Value cannot fail; an unwritable stdout leaves nothing else to tell.
@@ -91,7 +96,12 @@ struct Request {
 }
 
 impl Run {
-    fn execute(&mut self, modules: &[&dyn AnyModule], args_path: &Path, env: EnvLookup) -> Map<String, Value> {
+    fn execute(
+        &mut self,
+        modules: &[&dyn AnyModule],
+        args_path: &Path,
+        env: EnvLookup,
+    ) -> Map<String, Value> {
         let request = match read_request(args_path) {
             Ok(request) => request,
             Err(msg) => return Failure::new(msg).into_result(),
@@ -130,7 +140,9 @@ impl Run {
             skipped.insert("skipped".into(), Value::Bool(true));
             skipped.insert(
                 "msg".into(),
-                Value::String(format!("remote module ({module_name}) does not support check mode")),
+                Value::String(format!(
+                    "remote module ({module_name}) does not support check mode"
+                )),
             );
             skipped
         } else {
@@ -143,7 +155,10 @@ impl Run {
             result.insert("warnings".into(), Value::from(ctx.warnings().to_vec()));
         }
         if !ctx.deprecations().is_empty() {
-            result.insert("deprecations".into(), Value::from(ctx.deprecations().to_vec()));
+            result.insert(
+                "deprecations".into(),
+                Value::from(ctx.deprecations().to_vec()),
+            );
         }
         self.add_invocation(&mut result);
         result

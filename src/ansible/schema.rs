@@ -151,7 +151,12 @@ impl<'a> SchemaRoot<'a> {
         node
     }
 
-    fn kind_of(&self, object: &'a Map<String, Value>, node: &mut Node<'a>, depth: usize) -> Kind<'a> {
+    fn kind_of(
+        &self,
+        object: &'a Map<String, Value>,
+        node: &mut Node<'a>,
+        depth: usize,
+    ) -> Kind<'a> {
         let union = object
             .get("anyOf")
             .or_else(|| object.get("oneOf"))
@@ -166,7 +171,12 @@ impl<'a> SchemaRoot<'a> {
             if let Some(branches) = union {
                 self.add_variants(&mut shape, branches, node, depth);
             }
-            for part in object.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+            for part in object
+                .get("allOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Kind::Object(other) = self.node_at(part, depth + 1).kind {
                     shape.absorb(other);
                 }
@@ -238,7 +248,9 @@ impl<'a> SchemaRoot<'a> {
         // Undeclared: a struct (it has properties or alternatives) rejects unknown keys, a bare
         // `{"type": "object"}` is a free dict.
         let has_parts = !properties.is_empty()
-            || ["allOf", "anyOf", "oneOf"].iter().any(|k| object.contains_key(*k));
+            || ["allOf", "anyOf", "oneOf"]
+                .iter()
+                .any(|k| object.contains_key(*k));
         let additional = match declared {
             Some(Value::Bool(false)) => Additional::Reject,
             Some(Value::Bool(true)) => Additional::Any,
@@ -256,7 +268,13 @@ impl<'a> SchemaRoot<'a> {
         }
     }
 
-    fn add_variants(&self, shape: &mut ObjectShape<'a>, branches: &'a [Value], node: &mut Node<'a>, depth: usize) {
+    fn add_variants(
+        &self,
+        shape: &mut ObjectShape<'a>,
+        branches: &'a [Value],
+        node: &mut Node<'a>,
+        depth: usize,
+    ) {
         let mut alternatives = Vec::new();
         for branch in branches {
             let branch = self.node_at(branch, depth + 1);
@@ -327,7 +345,11 @@ fn type_names(object: &Map<String, Value>) -> Option<Vec<&str>> {
     }
 }
 
-fn simple_kind<'a>(type_name: &str, object: &'a Map<String, Value>, format: Option<&str>) -> Kind<'a> {
+fn simple_kind<'a>(
+    type_name: &str,
+    object: &'a Map<String, Value>,
+    format: Option<&str>,
+) -> Kind<'a> {
     match type_name {
         "null" => Kind::Null,
         "boolean" => Kind::Bool,
@@ -436,7 +458,10 @@ impl Groups {
     }
 
     /// The groups an option is part of, for its documentation.
-    pub fn mentioning<'g>(&'g self, option: &'g str) -> impl Iterator<Item = (GroupRule, &'g [String])> + 'g {
+    pub fn mentioning<'g>(
+        &'g self,
+        option: &'g str,
+    ) -> impl Iterator<Item = (GroupRule, &'g [String])> + 'g {
         let rules = [
             (GroupRule::MutuallyExclusive, &self.mutually_exclusive),
             (GroupRule::RequiredTogether, &self.required_together),
@@ -464,10 +489,17 @@ fn name_lists(value: &Value) -> Vec<Vec<String>> {
         return Vec::new();
     };
     let names = |list: &Vec<Value>| -> Vec<String> {
-        list.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+        list.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
     };
     if items.iter().all(Value::is_string) {
         return vec![names(items)];
     }
-    items.iter().filter_map(Value::as_array).map(names).collect()
+    items
+        .iter()
+        .filter_map(Value::as_array)
+        .map(names)
+        .collect()
 }

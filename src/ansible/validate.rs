@@ -41,7 +41,12 @@ impl Validation {
 
 /// Checks `params` (the user's options, `_ansible_*` keys already removed) against `schema`.
 /// `module` is the FQCN used in messages.
-pub fn validate_options(schema: &Value, params: &Map<String, Value>, module: &str, env: EnvLookup) -> Validation {
+pub fn validate_options(
+    schema: &Value,
+    params: &Map<String, Value>,
+    module: &str,
+    env: EnvLookup,
+) -> Validation {
     let root = SchemaRoot::new(schema);
     let mut checker = Checker::new(root, module, env);
     let top = root.top();
@@ -178,7 +183,12 @@ impl<'a, 'e> Checker<'a, 'e> {
         self.errors.len() + self.unsupported.len()
     }
 
-    fn object(&mut self, given: &Map<String, Value>, shape: &ObjectShape<'a>, path: &OptionPath) -> Map<String, Value> {
+    fn object(
+        &mut self,
+        given: &Map<String, Value>,
+        shape: &ObjectShape<'a>,
+        path: &OptionPath,
+    ) -> Map<String, Value> {
         if !shape.variants.is_empty() {
             return self.object_with_variants(given, shape, path);
         }
@@ -208,7 +218,13 @@ impl<'a, 'e> Checker<'a, 'e> {
             .groups
             .mutually_exclusive
             .iter()
-            .filter(|group| group.iter().filter(|n| supplied.contains_key(n.as_str())).count() > 1)
+            .filter(|group| {
+                group
+                    .iter()
+                    .filter(|n| supplied.contains_key(n.as_str()))
+                    .count()
+                    > 1
+            })
             .map(|group| group.join("|"))
             .collect();
         if !clashes.is_empty() {
@@ -240,7 +256,10 @@ impl<'a, 'e> Checker<'a, 'e> {
             ));
         }
         for group in &shape.groups.required_together {
-            let present = group.iter().filter(|n| supplied.contains_key(n.as_str())).count();
+            let present = group
+                .iter()
+                .filter(|n| supplied.contains_key(n.as_str()))
+                .count();
             if present > 0 && present < group.len() {
                 self.errors.push(format!(
                     "parameters are required together: {}{suffix}",
@@ -283,7 +302,12 @@ impl<'a, 'e> Checker<'a, 'e> {
         out
     }
 
-    fn reject_unknown(&mut self, given: &Map<String, Value>, shape: &ObjectShape<'a>, path: &OptionPath) {
+    fn reject_unknown(
+        &mut self,
+        given: &Map<String, Value>,
+        shape: &ObjectShape<'a>,
+        path: &OptionPath,
+    ) {
         let unknown: Vec<String> = given
             .keys()
             .filter(|k| !shape.properties.contains_key(k.as_str()))
@@ -302,7 +326,12 @@ impl<'a, 'e> Checker<'a, 'e> {
 
     /// A dict whose options come in alternatives (an enum with fields, possibly flattened
     /// next to ordinary options): picks the alternative the given keys ask for in each set.
-    fn object_with_variants(&mut self, given: &Map<String, Value>, shape: &ObjectShape<'a>, path: &OptionPath) -> Map<String, Value> {
+    fn object_with_variants(
+        &mut self,
+        given: &Map<String, Value>,
+        shape: &ObjectShape<'a>,
+        path: &OptionPath,
+    ) -> Map<String, Value> {
         let mut base = shape.clone();
         let sets = std::mem::take(&mut base.variants);
         let mut chosen = vec![base];
@@ -322,14 +351,21 @@ impl<'a, 'e> Checker<'a, 'e> {
                 })
                 .collect();
         }
-        self.best_of(chosen.len(), |checker, i| checker.object(given, &chosen[i], path))
-            .unwrap_or_default()
+        self.best_of(chosen.len(), |checker, i| {
+            checker.object(given, &chosen[i], path)
+        })
+        .unwrap_or_default()
     }
 
     /// The alternatives of one set that the given keys ask for, or `None` after reporting
     /// why none fits. An alternative with a tag (a property of one constant value, as
     /// `#[serde(tag = "kind")]` writes) is chosen by its tag, the others by their required keys.
-    fn candidates<'s>(&mut self, given: &Map<String, Value>, alternatives: &'s [ObjectShape<'a>], path: &OptionPath) -> Option<Vec<&'s ObjectShape<'a>>> {
+    fn candidates<'s>(
+        &mut self,
+        given: &Map<String, Value>,
+        alternatives: &'s [ObjectShape<'a>],
+        path: &OptionPath,
+    ) -> Option<Vec<&'s ObjectShape<'a>>> {
         let present = |name: &&str| given.get(*name).is_some_and(|v| !v.is_null());
         let suffix = path.inside_suffix();
         let tags: Vec<Vec<(&'a str, Value)>> = alternatives.iter().map(|a| self.tags(a)).collect();
@@ -354,7 +390,10 @@ impl<'a, 'e> Checker<'a, 'e> {
             let names: BTreeSet<&str> = tags.iter().flatten().map(|(name, _)| *name).collect();
             let absent: Vec<&str> = names.iter().copied().filter(|n| !present(n)).collect();
             if !absent.is_empty() {
-                self.errors.push(format!("missing required arguments: {}{suffix}", absent.join(", ")));
+                self.errors.push(format!(
+                    "missing required arguments: {}{suffix}",
+                    absent.join(", ")
+                ));
             } else {
                 for name in names {
                     let values: Vec<String> = tags
@@ -386,10 +425,14 @@ impl<'a, 'e> Checker<'a, 'e> {
             .collect();
         let missing_common: Vec<&str> = common.iter().copied().filter(|n| !present(n)).collect();
         if !missing_common.is_empty() {
-            self.errors.push(format!("missing required arguments: {}{suffix}", missing_common.join(", ")));
+            self.errors.push(format!(
+                "missing required arguments: {}{suffix}",
+                missing_common.join(", ")
+            ));
             return None;
         }
-        let given_distinguishing: Vec<&str> = distinguishing.iter().copied().filter(present).collect();
+        let given_distinguishing: Vec<&str> =
+            distinguishing.iter().copied().filter(present).collect();
         if given_distinguishing.len() > 1 {
             self.errors.push(format!(
                 "parameters are mutually exclusive: {}{suffix}",
@@ -403,7 +446,10 @@ impl<'a, 'e> Checker<'a, 'e> {
             .collect();
         if candidates.is_empty() {
             let names: Vec<&str> = distinguishing.into_iter().collect();
-            self.errors.push(format!("one of the following is required: {}{suffix}", names.join(", ")));
+            self.errors.push(format!(
+                "one of the following is required: {}{suffix}",
+                names.join(", ")
+            ));
             return None;
         }
         Some(candidates)
@@ -415,7 +461,9 @@ impl<'a, 'e> Checker<'a, 'e> {
             .properties
             .iter()
             .filter_map(|(&name, &schema)| match self.root.node(schema).kind {
-                Kind::Choices(choices) if choices.len() == 1 => Some((name, choices[0].value.clone())),
+                Kind::Choices(choices) if choices.len() == 1 => {
+                    Some((name, choices[0].value.clone()))
+                }
                 _ => None,
             })
             .collect()
@@ -423,7 +471,11 @@ impl<'a, 'e> Checker<'a, 'e> {
 
     /// Tries `count` alternatives and keeps the first without errors, else the one with the
     /// fewest (its errors are the ones reported).
-    fn best_of<T>(&mut self, count: usize, mut check: impl FnMut(&mut Checker<'a, 'e>, usize) -> T) -> Option<T> {
+    fn best_of<T>(
+        &mut self,
+        count: usize,
+        mut check: impl FnMut(&mut Checker<'a, 'e>, usize) -> T,
+    ) -> Option<T> {
         let mut best: Option<(T, Checker<'a, 'e>)> = None;
         for i in 0..count {
             let (value, scratch) = self.attempt(|checker| check(checker, i));
@@ -472,7 +524,9 @@ impl<'a, 'e> Checker<'a, 'e> {
         }
         match &node.kind {
             Kind::Any => value.clone(),
-            Kind::Null => self.convert(value, path, element, "None", |_| Err("only null is accepted".into())),
+            Kind::Null => self.convert(value, path, element, "None", |_| {
+                Err("only null is accepted".into())
+            }),
             Kind::Never => {
                 self.errors.push(format!(
                     "argument '{}' is not accepted{}",
@@ -498,7 +552,10 @@ impl<'a, 'e> Checker<'a, 'e> {
             }),
             Kind::Size => self.convert(value, path, element, "bytes", |v| match v {
                 Value::Number(_) | Value::String(_) => Ok(v.clone()),
-                other => Err(format!("a size is a number of bytes or a string such as 512MiB, not a {}", type_name(other))),
+                other => Err(format!(
+                    "a size is a number of bytes or a string such as 512MiB, not a {}",
+                    type_name(other)
+                )),
             }),
             Kind::Choices(choices) => self.choice(value, choices, path),
             Kind::List(items) => self.list(value, *items, path, element),
@@ -513,7 +570,14 @@ impl<'a, 'e> Checker<'a, 'e> {
         }
     }
 
-    fn convert(&mut self, value: &Value, path: &OptionPath, element: bool, wanted: &str, conversion: impl FnOnce(&Value) -> Result<Value, Reason>) -> Value {
+    fn convert(
+        &mut self,
+        value: &Value,
+        path: &OptionPath,
+        element: bool,
+        wanted: &str,
+        conversion: impl FnOnce(&Value) -> Result<Value, Reason>,
+    ) -> Value {
         match conversion(value) {
             Ok(converted) => converted,
             Err(reason) => {
@@ -523,7 +587,14 @@ impl<'a, 'e> Checker<'a, 'e> {
         }
     }
 
-    fn type_error(&mut self, value: &Value, path: &OptionPath, element: bool, wanted: &str, reason: Reason) {
+    fn type_error(
+        &mut self,
+        value: &Value,
+        path: &OptionPath,
+        element: bool,
+        wanted: &str,
+        reason: Reason,
+    ) {
         let subject = if element {
             format!("Elements value for option '{}'", path.name())
         } else {
@@ -565,7 +636,13 @@ impl<'a, 'e> Checker<'a, 'e> {
         value.clone()
     }
 
-    fn list(&mut self, value: &Value, items: Option<&'a Value>, path: &OptionPath, element: bool) -> Value {
+    fn list(
+        &mut self,
+        value: &Value,
+        items: Option<&'a Value>,
+        path: &OptionPath,
+        element: bool,
+    ) -> Value {
         let list = match convert::to_list(value) {
             Ok(list) => list,
             Err(reason) => {
@@ -610,11 +687,19 @@ impl<'a, 'e> Checker<'a, 'e> {
 
     /// A value of several possible shapes: the shapes it already has are tried first, then
     /// conversions in the declared order.
-    fn union(&mut self, value: &Value, options: &[Node<'a>], path: &OptionPath, element: bool) -> Value {
+    fn union(
+        &mut self,
+        value: &Value,
+        options: &[Node<'a>],
+        path: &OptionPath,
+        element: bool,
+    ) -> Value {
         let mut order: Vec<&Node<'a>> = options.iter().collect();
         order.sort_by_key(|option| !already_fits(value, &option.kind));
-        self.best_of(order.len(), |checker, i| checker.value(value, order[i], path, element))
-            .unwrap_or_else(|| value.clone())
+        self.best_of(order.len(), |checker, i| {
+            checker.value(value, order[i], path, element)
+        })
+        .unwrap_or_else(|| value.clone())
     }
 }
 
@@ -645,7 +730,9 @@ fn choice_list(values: &[Value]) -> String {
 /// Ansible expands `~` in path options; `$VARS` are left alone, unlike Ansible, since the
 /// module cannot tell a literal dollar from a variable.
 fn expand_home(path: Value, env: EnvLookup) -> Value {
-    let Value::String(text) = &path else { return path };
+    let Value::String(text) = &path else {
+        return path;
+    };
     let rest = match text.strip_prefix('~') {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
         _ => return path,

@@ -25,7 +25,11 @@ impl Yaml {
     pub fn json(value: &Value) -> Yaml {
         match value {
             Value::Array(items) => Yaml::List(items.iter().map(Yaml::json).collect()),
-            Value::Object(map) => Yaml::Map(map.iter().map(|(k, v)| (k.clone(), Yaml::json(v))).collect()),
+            Value::Object(map) => Yaml::Map(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Yaml::json(v)))
+                    .collect(),
+            ),
             scalar => Yaml::Scalar(scalar.clone()),
         }
     }
@@ -92,7 +96,10 @@ fn write_list(out: &mut String, items: &[Yaml], indent: usize) {
 fn flow_text(node: &Yaml) -> String {
     match node {
         Yaml::Scalar(scalar) => scalar_text(scalar),
-        Yaml::List(items) => format!("[{}]", items.iter().map(flow_text).collect::<Vec<_>>().join(", ")),
+        Yaml::List(items) => format!(
+            "[{}]",
+            items.iter().map(flow_text).collect::<Vec<_>>().join(", ")
+        ),
         Yaml::Map(entries) => format!(
             "{{{}}}",
             entries
@@ -142,7 +149,9 @@ fn float_text(x: f64) -> String {
 
 /// Whether a string reads back as the same string when written plain, in YAML 1.1 and 1.2.
 fn is_plain_safe(text: &str) -> bool {
-    const KEYWORDS: [&str; 12] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "nan", "inf"];
+    const KEYWORDS: [&str; 12] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "nan", "inf",
+    ];
     let Some(first) = text.chars().next() else {
         return false;
     };

@@ -19,7 +19,10 @@ fn is_module_invocation(args: &[OsString]) -> bool {
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     if is_module_invocation(&args) {
-        return aurora_ansible::ansible::run_module_file(aurora_ansible::modules::ALL, Path::new(&args[1]));
+        return aurora_ansible::ansible::run_module_file(
+            aurora_ansible::modules::ALL,
+            Path::new(&args[1]),
+        );
     }
     ExitCode::from(aurora_ansible::cli::main(args))
 }

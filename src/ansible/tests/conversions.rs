@@ -6,10 +6,33 @@ use crate::ansible::convert::*;
 
 #[test]
 fn booleans_accept_ansibles_words_in_any_case_and_one_and_zero() {
-    for yes in [json!("yes"), json!("Yes"), json!("TRUE"), json!("on"), json!("y"), json!("t"), json!("1"), json!(1), json!(1.0), json!(true), json!(" True ")] {
+    for yes in [
+        json!("yes"),
+        json!("Yes"),
+        json!("TRUE"),
+        json!("on"),
+        json!("y"),
+        json!("t"),
+        json!("1"),
+        json!(1),
+        json!(1.0),
+        json!(true),
+        json!(" True "),
+    ] {
         assert_eq!(to_bool(&yes), Ok(json!(true)), "{yes}");
     }
-    for no in [json!("no"), json!("NO"), json!("false"), json!("Off"), json!("n"), json!("f"), json!("0"), json!(0), json!(0.0), json!(false)] {
+    for no in [
+        json!("no"),
+        json!("NO"),
+        json!("false"),
+        json!("Off"),
+        json!("n"),
+        json!("f"),
+        json!("0"),
+        json!(0),
+        json!(0.0),
+        json!(false),
+    ] {
         assert_eq!(to_bool(&no), Ok(json!(false)), "{no}");
     }
 }
@@ -17,9 +40,19 @@ fn booleans_accept_ansibles_words_in_any_case_and_one_and_zero() {
 #[test]
 fn booleans_refuse_other_words_numbers_and_collections() {
     let reason = to_bool(&json!("maybe")).unwrap_err();
-    assert!(reason.starts_with("The value 'maybe' is not a valid boolean. Valid booleans include: 'y', 'yes'"), "{reason}");
-    assert!(to_bool(&json!(2)).unwrap_err().starts_with("The value '2' is not a valid boolean"));
-    assert_eq!(to_bool(&json!([true])).unwrap_err(), "<class 'list'> cannot be converted to a bool");
+    assert!(
+        reason.starts_with(
+            "The value 'maybe' is not a valid boolean. Valid booleans include: 'y', 'yes'"
+        ),
+        "{reason}"
+    );
+    assert!(to_bool(&json!(2))
+        .unwrap_err()
+        .starts_with("The value '2' is not a valid boolean"));
+    assert_eq!(
+        to_bool(&json!([true])).unwrap_err(),
+        "<class 'list'> cannot be converted to a bool"
+    );
 }
 
 #[test]
@@ -35,12 +68,30 @@ fn integers_come_from_numeric_strings_and_integral_floats() {
 
 #[test]
 fn integers_refuse_fractions_words_and_booleans_quoting_the_value_as_python_does() {
-    assert_eq!(to_int(&json!("abc")).unwrap_err(), "\"'abc'\" cannot be converted to an int");
-    assert_eq!(to_int(&json!(1.5)).unwrap_err(), "\"1.5\" cannot be converted to an int");
-    assert_eq!(to_int(&json!("1.5")).unwrap_err(), "\"'1.5'\" cannot be converted to an int");
-    assert_eq!(to_int(&json!("inf")).unwrap_err(), "\"'inf'\" cannot be converted to an int");
-    assert_eq!(to_int(&json!(true)).unwrap_err(), "\"True\" cannot be converted to an int");
-    assert_eq!(to_int(&json!([1])).unwrap_err(), "\"[1]\" cannot be converted to an int");
+    assert_eq!(
+        to_int(&json!("abc")).unwrap_err(),
+        "\"'abc'\" cannot be converted to an int"
+    );
+    assert_eq!(
+        to_int(&json!(1.5)).unwrap_err(),
+        "\"1.5\" cannot be converted to an int"
+    );
+    assert_eq!(
+        to_int(&json!("1.5")).unwrap_err(),
+        "\"'1.5'\" cannot be converted to an int"
+    );
+    assert_eq!(
+        to_int(&json!("inf")).unwrap_err(),
+        "\"'inf'\" cannot be converted to an int"
+    );
+    assert_eq!(
+        to_int(&json!(true)).unwrap_err(),
+        "\"True\" cannot be converted to an int"
+    );
+    assert_eq!(
+        to_int(&json!([1])).unwrap_err(),
+        "\"[1]\" cannot be converted to an int"
+    );
 }
 
 #[test]
@@ -48,8 +99,14 @@ fn floats_come_from_numeric_strings_and_integers() {
     assert_eq!(to_float(&json!(2)), Ok(json!(2.0)));
     assert_eq!(to_float(&json!("2.5")), Ok(json!(2.5)));
     assert_eq!(to_float(&json!(" 1e-3 ")), Ok(json!(0.001)));
-    assert_eq!(to_float(&json!("fast")).unwrap_err(), "<class 'str'> cannot be converted to a float");
-    assert_eq!(to_float(&json!(false)).unwrap_err(), "<class 'bool'> cannot be converted to a float");
+    assert_eq!(
+        to_float(&json!("fast")).unwrap_err(),
+        "<class 'str'> cannot be converted to a float"
+    );
+    assert_eq!(
+        to_float(&json!(false)).unwrap_err(),
+        "<class 'bool'> cannot be converted to a float"
+    );
 }
 
 #[test]
@@ -58,18 +115,33 @@ fn strings_come_from_numbers_and_booleans_as_python_prints_them() {
     assert_eq!(to_str(&json!(8080)), Ok(json!("8080")));
     assert_eq!(to_str(&json!(1.5)), Ok(json!("1.5")));
     assert_eq!(to_str(&json!(true)), Ok(json!("True")));
-    assert_eq!(to_str(&json!(["a", 1])).unwrap_err(), "'['a', 1]' is not a string and conversion is not allowed");
-    assert_eq!(to_str(&json!({"k": null})).unwrap_err(), "'{'k': None}' is not a string and conversion is not allowed");
+    assert_eq!(
+        to_str(&json!(["a", 1])).unwrap_err(),
+        "'['a', 1]' is not a string and conversion is not allowed"
+    );
+    assert_eq!(
+        to_str(&json!({"k": null})).unwrap_err(),
+        "'{'k': None}' is not a string and conversion is not allowed"
+    );
 }
 
 #[test]
 fn lists_come_from_comma_separated_strings_and_lone_scalars() {
-    assert_eq!(to_list(&json!(["a", "b"])), Ok(vec![json!("a"), json!("b")]));
-    assert_eq!(to_list(&json!("a,b, c")), Ok(vec![json!("a"), json!("b"), json!("c")]));
+    assert_eq!(
+        to_list(&json!(["a", "b"])),
+        Ok(vec![json!("a"), json!("b")])
+    );
+    assert_eq!(
+        to_list(&json!("a,b, c")),
+        Ok(vec![json!("a"), json!("b"), json!("c")])
+    );
     assert_eq!(to_list(&json!("one")), Ok(vec![json!("one")]));
     assert_eq!(to_list(&json!("")), Ok(vec![]));
     assert_eq!(to_list(&json!(5)), Ok(vec![json!(5)]));
-    assert_eq!(to_list(&json!({"a": 1})).unwrap_err(), "<class 'dict'> cannot be converted to a list");
+    assert_eq!(
+        to_list(&json!({"a": 1})).unwrap_err(),
+        "<class 'dict'> cannot be converted to a list"
+    );
 }
 
 #[test]
@@ -78,16 +150,31 @@ fn dicts_come_from_json_strings_and_key_value_strings() {
     assert_eq!(dict(json!({"a": 1})), Ok(json!({"a": 1})));
     assert_eq!(dict(json!("{\"a\": [1, 2]}")), Ok(json!({"a": [1, 2]})));
     assert_eq!(dict(json!("a=1, b=two")), Ok(json!({"a": "1", "b": "two"})));
-    assert_eq!(dict(json!("a=1 b='x y' c=\"p=q\"")), Ok(json!({"a": "1", "b": "x y", "c": "p=q"})));
+    assert_eq!(
+        dict(json!("a=1 b='x y' c=\"p=q\"")),
+        Ok(json!({"a": "1", "b": "x y", "c": "p=q"}))
+    );
     assert_eq!(dict(json!("a=x\\,y")), Ok(json!({"a": "x,y"})));
 }
 
 #[test]
 fn dicts_refuse_what_ansible_refuses_with_its_words() {
-    assert_eq!(to_dict(&json!("{not json")).unwrap_err(), "unable to evaluate string as dictionary");
-    assert_eq!(to_dict(&json!("[1]")).unwrap_err(), "dictionary requested, could not parse JSON or key=value");
-    assert_eq!(to_dict(&json!("a=1, b")).unwrap_err(), "unable to evaluate string in the \"key=value\" format as dictionary");
-    assert_eq!(to_dict(&json!(3)).unwrap_err(), "<class 'int'> cannot be converted to a dict");
+    assert_eq!(
+        to_dict(&json!("{not json")).unwrap_err(),
+        "unable to evaluate string as dictionary"
+    );
+    assert_eq!(
+        to_dict(&json!("[1]")).unwrap_err(),
+        "dictionary requested, could not parse JSON or key=value"
+    );
+    assert_eq!(
+        to_dict(&json!("a=1, b")).unwrap_err(),
+        "unable to evaluate string in the \"key=value\" format as dictionary"
+    );
+    assert_eq!(
+        to_dict(&json!(3)).unwrap_err(),
+        "<class 'int'> cannot be converted to a dict"
+    );
 }
 
 #[test]
@@ -110,5 +197,8 @@ fn python_names_and_reprs_match_ansibles_messages() {
     assert_eq!(type_name(&json!(1.5)), "float");
     assert_eq!(type_name(&json!(null)), "NoneType");
     assert_eq!(python_repr(&json!("it's")), "\"it's\"");
-    assert_eq!(python_repr(&json!({"a": [true, null]})), "{'a': [True, None]}");
+    assert_eq!(
+        python_repr(&json!({"a": [true, null]})),
+        "{'a': [True, None]}"
+    );
 }

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use super::*;
 
 /// Connection options, flattened into the module's options as the real modules do.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(extend(
     "x-mutually-exclusive-connection" = [["scheduler_url", "cluster"]],
     "x-required-one-of-connection" = [["scheduler_url", "cluster"]]
@@ -59,7 +59,7 @@ pub enum Tier {
 }
 
 /// A byte size as the job model reads it: bytes, or a string with MiB or GiB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Bytes(pub u64);
 
 impl JsonSchema for Bytes {
@@ -89,13 +89,15 @@ impl<'de> Deserialize<'de> for Bytes {
             Raw::Count(n) => Ok(Bytes(n)),
             Raw::Text(text) => unit(&text, "MiB", 1 << 20)
                 .or_else(|| unit(&text, "GiB", 1 << 30))
-                .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a size such as 512MiB"))),
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!("{text:?} is not a size such as 512MiB"))
+                }),
         }
     }
 }
 
 /// Resources of each instance.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resources {
     /// CPU cores.
@@ -107,7 +109,7 @@ pub struct Resources {
 }
 
 /// One process of the task.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Process {
     /// Process name.
     pub name: String,
@@ -119,7 +121,7 @@ pub struct Process {
 }
 
 /// Credentials of a docker registry.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Registry {
     /// Registry user.
     pub username: String,
@@ -129,7 +131,7 @@ pub struct Registry {
 }
 
 /// The container the task runs in.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Container {
     /// A Docker container.
@@ -147,7 +149,7 @@ pub enum Container {
 }
 
 /// Process order: one chain, or several chains.
-#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Ordering {
     Chain(Vec<String>),
@@ -155,7 +157,7 @@ pub enum Ordering {
 }
 
 /// What the test module does, to drive the protocol tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Behavior {
     Panic,
@@ -164,7 +166,7 @@ pub enum Behavior {
 }
 
 /// The options of the test module.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[schemars(extend("x-required-together" = [["tier", "priority"]]))]
 pub struct DeployOptions {
     #[serde(flatten)]
@@ -237,22 +239,29 @@ impl Module for Deploy {
         match options.behavior {
             Some(Behavior::Panic) => panic!("the test module panics on purpose"),
             Some(Behavior::Fail) => {
-                return Err(Failure::new(format!("login with password {password} refused"))
-                    .field("status", 401));
+                return Err(
+                    Failure::new(format!("login with password {password} refused"))
+                        .field("status", 401),
+                );
             }
             Some(Behavior::Warn) => ctx.warn(format!("careful with {}", options.name)),
             None => {}
         }
         let changed = options.state == State::Present && !ctx.check_mode;
+        let typed = serde_json::to_value(&options)?;
         Ok(Outcome::changed(changed)
-            .msg(format!("{} has {} instances", options.name, options.instances))
+            .msg(format!(
+                "{} has {} instances",
+                options.name, options.instances
+            ))
             .field("instances", options.instances)
             .field("echo_password", password)
+            .field("options", typed)
             .diff(json!({"state": "absent"}), json!({"state": "present"})))
     }
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct NoOptions {}
 
 /// A module that cannot run in check mode.
@@ -275,7 +284,12 @@ pub const TEST_MODULES: &[&dyn AnyModule] = &[&Deploy, &Restart];
 
 /// An environment with only these variables.
 pub fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-    move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
 }
 
 /// Checks options of the deploy module in an environment without variables.

@@ -47,17 +47,25 @@ fn a_successful_run_returns_the_outcome_and_the_normalised_invocation() {
     assert_eq!(result["msg"], json!("web has 2 instances"));
     assert_eq!(result["instances"], json!(2));
     assert_eq!(result["invocation"]["module_args"]["instances"], json!(2));
-    assert_eq!(result["invocation"]["module_args"]["state"], json!("present"));
+    assert_eq!(
+        result["invocation"]["module_args"]["state"],
+        json!("present")
+    );
     assert!(result.get("failed").is_none());
     assert!(result.get("diff").is_none(), "no diff without --diff");
     assert!(result.get("warnings").is_none(), "no empty warnings");
-    assert!(result["invocation"]["module_args"].get("_ansible_check_mode").is_none());
+    assert!(result["invocation"]["module_args"]
+        .get("_ansible_check_mode")
+        .is_none());
 }
 
 #[test]
 fn the_diff_is_returned_only_with_diff_mode() {
     let result = run_args(merged(ansible_keys(false, true), minimal()));
-    assert_eq!(result["diff"], json!({"before": {"state": "absent"}, "after": {"state": "present"}}));
+    assert_eq!(
+        result["diff"],
+        json!({"before": {"state": "absent"}, "after": {"state": "present"}})
+    );
 }
 
 #[test]
@@ -74,7 +82,11 @@ fn warnings_from_the_module_are_returned() {
 
 #[test]
 fn the_module_is_chosen_by_the_last_part_of_its_name() {
-    for name in ["deploy", "aurora.scheduler.deploy", "other.collection.deploy"] {
+    for name in [
+        "deploy",
+        "aurora.scheduler.deploy",
+        "other.collection.deploy",
+    ] {
         let result = run_args(with(json!({"_ansible_module_name": name})));
         assert_eq!(result["msg"], json!("web has 1 instances"), "{name}");
     }
@@ -82,7 +94,9 @@ fn the_module_is_chosen_by_the_last_part_of_its_name() {
 
 #[test]
 fn an_unknown_module_fails_listing_the_known_ones() {
-    let result = run_args(with(json!({"_ansible_module_name": "aurora.scheduler.jbo"})));
+    let result = run_args(with(
+        json!({"_ansible_module_name": "aurora.scheduler.jbo"}),
+    ));
     assert_eq!(result["failed"], json!(true));
     assert_eq!(
         result["msg"],
@@ -94,19 +108,31 @@ fn an_unknown_module_fails_listing_the_known_ones() {
 
 #[test]
 fn option_errors_fail_with_every_message_and_the_options_as_given() {
-    let result = run_task(json!({"name": "web", "instances": "x", "bogus": 1, "password": "hunter2"}));
+    let result =
+        run_task(json!({"name": "web", "instances": "x", "bogus": 1, "password": "hunter2"}));
     assert_eq!(result["failed"], json!(true));
     let msg = result["msg"].as_str().unwrap_or_default();
-    assert!(msg.starts_with("Unsupported parameters for (aurora.scheduler.deploy) module: bogus."), "{msg}");
-    assert!(msg.contains("one of the following is required: scheduler_url, cluster"), "{msg}");
+    assert!(
+        msg.starts_with("Unsupported parameters for (aurora.scheduler.deploy) module: bogus."),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("one of the following is required: scheduler_url, cluster"),
+        "{msg}"
+    );
     assert!(msg.contains("argument 'instances' is of type str"), "{msg}");
     assert_eq!(result["invocation"]["module_args"]["bogus"], json!(1));
-    assert_eq!(result["invocation"]["module_args"]["password"], json!(NO_LOG_PLACEHOLDER));
+    assert_eq!(
+        result["invocation"]["module_args"]["password"],
+        json!(NO_LOG_PLACEHOLDER)
+    );
 }
 
 #[test]
 fn unknown_options_are_ignored_when_ansible_says_so() {
-    let result = run_task(with(json!({"bogus": 1, "_ansible_ignore_unknown_opts": true})));
+    let result = run_task(with(
+        json!({"bogus": 1, "_ansible_ignore_unknown_opts": true}),
+    ));
     assert_eq!(result.get("failed"), None);
     assert!(result["invocation"]["module_args"].get("bogus").is_none());
 }
@@ -137,8 +163,15 @@ fn a_secret_echoed_as_a_field_is_replaced_whole() {
 fn a_secret_from_the_environment_is_masked_too() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = args_file(dir.path(), &merged(ansible_keys(false, false), minimal()));
-    let result = module_result(TEST_MODULES, &path, &env_of(&[("TEST_PASSWORD", "from-env-secret")]));
-    assert_eq!(result["invocation"]["module_args"]["password"], json!(NO_LOG_PLACEHOLDER));
+    let result = module_result(
+        TEST_MODULES,
+        &path,
+        &env_of(&[("TEST_PASSWORD", "from-env-secret")]),
+    );
+    assert_eq!(
+        result["invocation"]["module_args"]["password"],
+        json!(NO_LOG_PLACEHOLDER)
+    );
     assert_eq!(result["echo_password"], json!(NO_LOG_PLACEHOLDER));
 }
 
@@ -158,15 +191,26 @@ fn a_panic_becomes_a_failed_result_naming_the_bug_and_where() {
     assert_eq!(result["failed"], json!(true));
     let msg = result["msg"].as_str().unwrap_or_default();
     assert!(msg.starts_with("this is a bug in aurora-ansible, please report it: the module panicked at src/ansible/tests/mod.rs:"), "{msg}");
-    assert!(msg.ends_with(": the test module panics on purpose"), "{msg}");
-    assert_eq!(result["invocation"]["module_args"]["password"], json!(NO_LOG_PLACEHOLDER));
+    assert!(
+        msg.ends_with(": the test module panics on purpose"),
+        "{msg}"
+    );
+    assert_eq!(
+        result["invocation"]["module_args"]["password"],
+        json!(NO_LOG_PLACEHOLDER)
+    );
 }
 
 #[test]
 fn a_module_without_check_mode_is_skipped_under_check() {
-    let result = run_args(json!({"_ansible_module_name": "aurora.scheduler.restart", "_ansible_check_mode": true}));
+    let result = run_args(
+        json!({"_ansible_module_name": "aurora.scheduler.restart", "_ansible_check_mode": true}),
+    );
     assert_eq!(result["skipped"], json!(true));
-    assert_eq!(result["msg"], json!("remote module (aurora.scheduler.restart) does not support check mode"));
+    assert_eq!(
+        result["msg"],
+        json!("remote module (aurora.scheduler.restart) does not support check mode")
+    );
     let run = run_args(json!({"_ansible_module_name": "aurora.scheduler.restart"}));
     assert_eq!(run["changed"], json!(true));
 }
@@ -177,16 +221,28 @@ fn an_unreadable_or_malformed_arguments_file_fails_with_json() {
     let missing = dir.path().join("nope");
     let result = module_result(TEST_MODULES, &missing, &env_of(&[]));
     assert_eq!(result["failed"], json!(true));
-    assert!(result["msg"].as_str().unwrap_or_default().starts_with("cannot read the module arguments file"));
+    assert!(result["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("cannot read the module arguments file"));
 
     let path = dir.path().join("args");
     std::fs::write(&path, "name=web").expect("write");
     let result = module_result(TEST_MODULES, &path, &env_of(&[]));
-    assert!(result["msg"].as_str().unwrap_or_default().contains("is not JSON"), "{result}");
+    assert!(
+        result["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is not JSON"),
+        "{result}"
+    );
 
     std::fs::write(&path, "[1, 2]").expect("write");
     let result = module_result(TEST_MODULES, &path, &env_of(&[]));
-    assert!(result["msg"].as_str().unwrap_or_default().ends_with("holds a JSON array, not an object of options"));
+    assert!(result["msg"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("holds a JSON array, not an object of options"));
 }
 
 #[test]
@@ -198,11 +254,16 @@ fn the_output_is_one_json_line_and_the_exit_status_follows_failed() {
     assert_eq!(status, ExitCode::SUCCESS);
     let text = String::from_utf8(out).expect("UTF-8");
     assert_eq!(text.lines().count(), 1);
-    assert!(serde_json::from_str::<Value>(&text).expect("JSON").is_object());
+    assert!(serde_json::from_str::<Value>(&text)
+        .expect("JSON")
+        .is_object());
 
     let bad = args_file(dir.path(), &json!({"_ansible_module_name": "deploy"}));
     let mut out = Vec::new();
-    assert_eq!(run_module_file_with(TEST_MODULES, &bad, &env_of(&[]), &mut out), ExitCode::FAILURE);
+    assert_eq!(
+        run_module_file_with(TEST_MODULES, &bad, &env_of(&[]), &mut out),
+        ExitCode::FAILURE
+    );
 }
 
 #[test]
@@ -220,7 +281,10 @@ fn a_failure_from_an_error_carries_its_causes() {
         }
     }
     let failure = Failure::from(Outer(std::io::Error::other("connection refused")));
-    assert_eq!(failure.msg(), "cannot reach the scheduler: connection refused");
+    assert_eq!(
+        failure.msg(),
+        "cannot reach the scheduler: connection refused"
+    );
 }
 
 #[test]
@@ -231,8 +295,14 @@ fn protocol_keys_win_over_module_fields_of_the_same_name() {
         .field("diff", "x")
         .into_result(false);
     assert_eq!(Value::Object(result), json!({"changed": true}));
-    let failed = Failure::new("boom").field("changed", true).field("failed", false).into_result();
-    assert_eq!(Value::Object(failed), json!({"changed": true, "failed": true, "msg": "boom"}));
+    let failed = Failure::new("boom")
+        .field("changed", true)
+        .field("failed", false)
+        .into_result();
+    assert_eq!(
+        Value::Object(failed),
+        json!({"changed": true, "failed": true, "msg": "boom"})
+    );
 }
 
 #[test]
@@ -241,7 +311,32 @@ fn deprecations_name_the_collection() {
     ctx.deprecate("option x goes away", "2.0.0");
     assert_eq!(
         ctx.deprecations(),
-        [json!({"msg": "option x goes away", "version": "2.0.0", "collection_name": "aurora.scheduler"})]
+        [
+            json!({"msg": "option x goes away", "version": "2.0.0", "collection_name": "aurora.scheduler"})
+        ]
     );
     assert_eq!(ctx.module_name, "aurora.scheduler.deploy");
+}
+
+#[test]
+fn the_module_receives_the_converted_options_as_its_typed_struct() {
+    let result = run_task(with(json!({
+        "instances": "2", "wait": "yes", "resources": {"cpu": "0.5", "ram": "512MiB"},
+        "container": {"docker": {"image": "nginx"}}, "ordering": [["a"], ["b"]], "labels": "x,y"
+    })));
+    let options = &result["options"];
+    assert_eq!(result.get("failed"), None, "{result}");
+    assert_eq!(options["instances"], json!(2));
+    assert_eq!(options["wait"], json!(true));
+    assert_eq!(
+        options["resources"],
+        json!({"cpu": 0.5, "ram": 536870912, "disk": null})
+    );
+    assert_eq!(
+        options["container"],
+        json!({"docker": {"image": "nginx", "registry": null}})
+    );
+    assert_eq!(options["ordering"], json!([["a"], ["b"]]));
+    assert_eq!(options["labels"], json!(["x", "y"]));
+    assert_eq!(options["processes"], json!([]));
 }

@@ -7,7 +7,11 @@ use super::*;
 
 fn errors(params: Value) -> Vec<String> {
     let validation = check(params);
-    validation.unsupported.into_iter().chain(validation.errors).collect()
+    validation
+        .unsupported
+        .into_iter()
+        .chain(validation.errors)
+        .collect()
 }
 
 fn only_error(params: Value) -> String {
@@ -24,7 +28,7 @@ fn minimal_options_get_every_default_filled_in() {
         Value::Object(validation.params),
         json!({
             "name": "web", "cluster": "devcluster", "state": "present", "instances": 1,
-            "timeout": 30.0, "wait": false, "labels": [], "metadata": {},
+            "timeout": 30.0, "wait": false, "labels": [], "metadata": {}, "processes": [],
             "validate_certs": true
         })
     );
@@ -66,7 +70,10 @@ fn internal_ansible_keys_never_reach_the_validator_but_look_unknown_if_they_do()
 
 #[test]
 fn missing_required_options_are_listed_sorted_with_their_path() {
-    assert_eq!(only_error(json!({"cluster": "c"})), "missing required arguments: name");
+    assert_eq!(
+        only_error(json!({"cluster": "c"})),
+        "missing required arguments: name"
+    );
     assert_eq!(
         only_error(with(json!({"processes": [{"name": "a"}]}))),
         "missing required arguments: cmdline found in processes[0]"
@@ -79,7 +86,10 @@ fn missing_required_options_are_listed_sorted_with_their_path() {
 
 #[test]
 fn a_null_option_counts_as_not_given() {
-    assert_eq!(only_error(json!({"name": null, "cluster": "c"})), "missing required arguments: name");
+    assert_eq!(
+        only_error(json!({"name": null, "cluster": "c"})),
+        "missing required arguments: name"
+    );
     let validation = check(with(json!({"instances": null})));
     assert_eq!(validation.params["instances"], json!(1));
 }
@@ -147,8 +157,13 @@ fn ansible_conversions_apply_to_every_option_type() {
 
 #[test]
 fn sizes_pass_through_for_their_own_deserializer() {
-    let validation = check(with(json!({"resources": {"cpu": 1, "ram": 1024, "disk": "2GiB"}})));
-    assert_eq!(validation.params["resources"], json!({"cpu": 1.0, "ram": 1024, "disk": "2GiB"}));
+    let validation = check(with(
+        json!({"resources": {"cpu": 1, "ram": 1024, "disk": "2GiB"}}),
+    ));
+    assert_eq!(
+        validation.params["resources"],
+        json!({"cpu": 1.0, "ram": 1024, "disk": "2GiB"})
+    );
     assert_eq!(
         only_error(with(json!({"resources": {"cpu": 1, "ram": [1]}}))),
         "argument 'ram' is of type list and we were unable to convert to bytes: a size is a \
@@ -166,9 +181,15 @@ fn numbers_below_the_types_minimum_are_refused() {
 
 #[test]
 fn environment_variable_fills_an_option_not_given() {
-    let from_env = check_in(json!({"name": "web"}), &[("TEST_SCHEDULER_URL", "http://127.0.0.1:1")]);
+    let from_env = check_in(
+        json!({"name": "web"}),
+        &[("TEST_SCHEDULER_URL", "http://127.0.0.1:1")],
+    );
     assert_eq!(from_env.message(), None);
-    assert_eq!(from_env.params["scheduler_url"], json!("http://127.0.0.1:1"));
+    assert_eq!(
+        from_env.params["scheduler_url"],
+        json!("http://127.0.0.1:1")
+    );
 
     let given = check_in(
         json!({"name": "web", "scheduler_url": "http://given"}),
@@ -176,7 +197,10 @@ fn environment_variable_fills_an_option_not_given() {
     );
     assert_eq!(given.params["scheduler_url"], json!("http://given"));
 
-    let empty = check_in(json!({"name": "web", "cluster": "c"}), &[("TEST_SCHEDULER_URL", "")]);
+    let empty = check_in(
+        json!({"name": "web", "cluster": "c"}),
+        &[("TEST_SCHEDULER_URL", "")],
+    );
     assert_eq!(empty.message(), None);
     assert!(!empty.params.contains_key("scheduler_url"));
 }
@@ -184,7 +208,9 @@ fn environment_variable_fills_an_option_not_given() {
 #[test]
 fn an_option_from_the_environment_counts_for_mutual_exclusion() {
     assert_eq!(
-        check_in(minimal(), &[("TEST_SCHEDULER_URL", "http://x")]).message().as_deref(),
+        check_in(minimal(), &[("TEST_SCHEDULER_URL", "http://x")])
+            .message()
+            .as_deref(),
         Some("parameters are mutually exclusive: scheduler_url|cluster")
     );
 }
@@ -199,7 +225,10 @@ fn mutually_exclusive_options_from_a_flattened_struct_are_refused_together() {
 
 #[test]
 fn one_of_a_required_group_must_be_given() {
-    assert_eq!(only_error(json!({"name": "web"})), "one of the following is required: scheduler_url, cluster");
+    assert_eq!(
+        only_error(json!({"name": "web"})),
+        "one of the following is required: scheduler_url, cluster"
+    );
 }
 
 #[test]
@@ -212,7 +241,8 @@ fn options_required_together_are_refused_alone() {
 
 #[test]
 fn every_error_is_reported_not_only_the_first() {
-    let validation = check(json!({"bogus": 1, "state": "gone", "instances": "x", "resources": {"cpu": 1}}));
+    let validation =
+        check(json!({"bogus": 1, "state": "gone", "instances": "x", "resources": {"cpu": 1}}));
     assert_eq!(
         validation.message().unwrap_or_default(),
         "Unsupported parameters for (aurora.scheduler.deploy) module: bogus. Supported parameters \
@@ -235,7 +265,9 @@ fn secrets_are_collected_as_given_from_env_and_nested() {
     let from_env = check_in(minimal(), &[("TEST_PASSWORD", "hunter2")]);
     assert!(from_env.secrets.contains("hunter2"));
     assert_eq!(from_env.params["password"], json!("hunter2"));
-    let nested = check(with(json!({"container": {"docker": {"image": "x", "registry": {"username": "u", "password": "s3cret"}}}})));
+    let nested = check(with(
+        json!({"container": {"docker": {"image": "x", "registry": {"username": "u", "password": "s3cret"}}}}),
+    ));
     assert_eq!(nested.secrets.iter().collect::<Vec<_>>(), ["s3cret"]);
 }
 
@@ -243,9 +275,14 @@ fn secrets_are_collected_as_given_from_env_and_nested() {
 fn an_enum_with_fields_takes_exactly_one_of_its_variants() {
     let docker = check(with(json!({"container": {"docker": {"image": "nginx"}}})));
     assert_eq!(docker.message(), None);
-    assert_eq!(docker.params["container"], json!({"docker": {"image": "nginx"}}));
     assert_eq!(
-        only_error(with(json!({"container": {"docker": {"image": "a"}, "mesos": {"image": "b"}}}))),
+        docker.params["container"],
+        json!({"docker": {"image": "nginx"}})
+    );
+    assert_eq!(
+        only_error(with(
+            json!({"container": {"docker": {"image": "a"}, "mesos": {"image": "b"}}})
+        )),
         "parameters are mutually exclusive: docker|mesos found in container"
     );
     assert_eq!(
@@ -253,7 +290,9 @@ fn an_enum_with_fields_takes_exactly_one_of_its_variants() {
         "one of the following is required: docker, mesos found in container"
     );
     assert_eq!(
-        only_error(with(json!({"container": {"docker": {"image": "a", "tag": "1"}}}))),
+        only_error(with(
+            json!({"container": {"docker": {"image": "a", "tag": "1"}}})
+        )),
         "Unsupported parameters for (aurora.scheduler.deploy) module: container.docker.tag. \
          Supported parameters include: image, registry."
     );
@@ -272,7 +311,10 @@ fn an_untagged_enum_takes_the_shape_the_value_has() {
 
 #[test]
 fn a_path_option_expands_the_home_directory() {
-    let validation = check_in(with(json!({"ca_path": "~/ca.pem"})), &[("HOME", "/home/ops")]);
+    let validation = check_in(
+        with(json!({"ca_path": "~/ca.pem"})),
+        &[("HOME", "/home/ops")],
+    );
     assert_eq!(validation.params["ca_path"], json!("/home/ops/ca.pem"));
 }
 
@@ -287,10 +329,15 @@ fn a_list_of_choices_names_every_item_that_matches_none() {
         "tiers": {"type": "array", "items": {"$ref": "#/$defs/Tier"}}
     }, "$defs": {"Tier": {"type": "string", "enum": ["a", "b"]}}});
     assert_eq!(
-        check_schema(schema.clone(), json!({"tiers": "a,c,d"})).message().as_deref(),
+        check_schema(schema.clone(), json!({"tiers": "a,c,d"}))
+            .message()
+            .as_deref(),
         Some("value of tiers must be one or more of: a, b. Got no match for: c, d")
     );
-    assert_eq!(check_schema(schema, json!({"tiers": "b,a"})).params["tiers"], json!(["b", "a"]));
+    assert_eq!(
+        check_schema(schema, json!({"tiers": "b,a"})).params["tiers"],
+        json!(["b", "a"])
+    );
 }
 
 #[test]
@@ -299,31 +346,54 @@ fn a_free_dict_takes_any_key_and_converts_values_to_its_value_type() {
         "limits": {"type": "object", "additionalProperties": {"type": "integer"}},
         "extra": true
     }});
-    let validation = check_schema(schema, json!({"limits": {"a": "1", "b": 2}, "extra": {"x": [1]}}));
+    let validation = check_schema(
+        schema,
+        json!({"limits": {"a": "1", "b": 2}, "extra": {"x": [1]}}),
+    );
     assert_eq!(validation.message(), None);
-    assert_eq!(Value::Object(validation.params), json!({"limits": {"a": 1, "b": 2}, "extra": {"x": [1]}}));
+    assert_eq!(
+        Value::Object(validation.params),
+        json!({"limits": {"a": 1, "b": 2}, "extra": {"x": [1]}})
+    );
 }
 
 #[test]
 fn a_flattened_enum_with_an_internal_tag_picks_the_variant_by_its_tag() {
     // What schemars writes for `#[serde(flatten)] sla: Sla` with `#[serde(tag = "kind")]`.
     let schema = json!({"type": "object", "properties": {"name": {"type": "string"}},
-        "required": ["name"],
-        "oneOf": [
-            {"type": "object", "properties": {"kind": {"type": "string", "const": "count"}, "count": {"type": "integer"}}, "required": ["kind", "count"]},
-            {"type": "object", "properties": {"kind": {"type": "string", "const": "percentage"}, "percentage": {"type": "number"}}, "required": ["kind", "percentage"]}
-        ]});
-    let count = check_schema(schema.clone(), json!({"name": "n", "kind": "count", "count": "3"}));
+    "required": ["name"],
+    "oneOf": [
+        {"type": "object", "properties": {"kind": {"type": "string", "const": "count"}, "count": {"type": "integer"}}, "required": ["kind", "count"]},
+        {"type": "object", "properties": {"kind": {"type": "string", "const": "percentage"}, "percentage": {"type": "number"}}, "required": ["kind", "percentage"]}
+    ]});
+    let count = check_schema(
+        schema.clone(),
+        json!({"name": "n", "kind": "count", "count": "3"}),
+    );
     assert_eq!(count.message(), None);
-    assert_eq!(Value::Object(count.params), json!({"name": "n", "kind": "count", "count": 3}));
-    let wrong = check_schema(schema.clone(), json!({"name": "n", "kind": "count", "percentage": 5}));
+    assert_eq!(
+        Value::Object(count.params),
+        json!({"name": "n", "kind": "count", "count": 3})
+    );
+    let wrong = check_schema(
+        schema.clone(),
+        json!({"name": "n", "kind": "count", "percentage": 5}),
+    );
     assert_eq!(
         wrong.message().as_deref(),
-        Some("Unsupported parameters for (aurora.scheduler.t) module: percentage. Supported \
-              parameters include: count, kind, name.; missing required arguments: count")
+        Some(
+            "Unsupported parameters for (aurora.scheduler.t) module: percentage. Supported \
+              parameters include: count, kind, name.; missing required arguments: count"
+        )
     );
     let unknown = check_schema(schema.clone(), json!({"name": "n", "kind": "ratio"}));
-    assert_eq!(unknown.message().as_deref(), Some("value of kind must be one of: count, percentage, got: ratio"));
+    assert_eq!(
+        unknown.message().as_deref(),
+        Some("value of kind must be one of: count, percentage, got: ratio")
+    );
     let missing = check_schema(schema, json!({"name": "n", "count": 1}));
-    assert_eq!(missing.message().as_deref(), Some("missing required arguments: kind"));
+    assert_eq!(
+        missing.message().as_deref(),
+        Some("missing required arguments: kind")
+    );
 }
