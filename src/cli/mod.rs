@@ -1,6 +1,6 @@
 //! The `aurora-ansible` command line: a few direct calls to the scheduler for people and scripts,
 //! with the same connection options as the modules. `jobs` and `tasks` read, `create` and `kill`
-//! write, `call` sends any method with JSON arguments.
+//! write, `call` sends any method with JSON arguments; `schema` and `docs` describe the modules.
 
 mod docs;
 mod jobs;
