@@ -941,3 +941,35 @@ fn snapshot_of_a_rich_job() {
             || job.executor_data().contains(r#""key": "caf\u00e9""#)
     );
 }
+
+/// How the module embeds the options: flattened next to its own.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct ModuleOptions {
+    #[serde(flatten)]
+    job: JobOptions,
+    #[allow(dead_code)]
+    state: String,
+}
+
+#[test]
+fn the_options_work_flattened_into_a_modules_options() {
+    let options: ModuleOptions = serde_json::from_value(json!({
+        "state": "present",
+        "role": "www-data", "environment": "devel", "name": "hello", "instances": 2,
+        "metadata": {"build": 42},
+        "task": {"processes": [{"name": "hello", "cmdline": "python -m http.server {{thermos.ports[http]}}"}],
+                 "resources": {"cpu": 0.5, "ram": "128MiB", "disk": 268435456}}
+    }))
+    .unwrap();
+    assert_eq!(
+        options.job.metadata.as_ref().unwrap()["build"],
+        TextValue::from("42")
+    );
+    let mut expected = hello();
+    expected.metadata = options.job.metadata.clone();
+    assert_eq!(options.job, expected);
+    let schema = serde_json::to_value(schemars::schema_for!(ModuleOptions)).unwrap();
+    assert!(schema["x-mutually-exclusive"].is_array());
+    assert!(schema["properties"]["state"].is_object());
+    assert!(schema["properties"]["executor_config"].is_object());
+}
