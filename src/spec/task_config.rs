@@ -227,6 +227,17 @@ pub(crate) fn check_sla(
                 format!("is {percentage}; give a share between 0 and 100 (exclusive), so that at least one instance may go down"),
             ));
         }
+        // The scheduler's rule: the policy must let at least one whole instance go down.
+        let total = f64::from(instances);
+        if total - total * percentage / 100.0 < 1.0 {
+            return Err(source.error(
+                "sla_policy.percentage",
+                format!(
+                    "is {percentage}, which with {instances} instance(s) lets no instance go down;                      lower it to at most {}",
+                    100.0 - 100.0 / total
+                ),
+            ));
+        }
     }
     if sla.contains_key("count") {
         let count = int(sla, "count");
