@@ -1,0 +1,213 @@
+//! Sizes of RAM, disk and logs as users write them: a number of bytes, or a string with a unit
+//! (`512MiB`, `2GiB`, `512MB`, `1.5G`). Units are binary, as in Ansible's `human_to_bytes` and
+//! Aurora's `MB` constant: `M`, `MB` and `MiB` all mean 1024 × 1024 bytes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A size in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Size(pub u64);
+
+/// Bytes in a MiB, the unit of `TaskConfig` RAM and disk.
+pub const MIB: u64 = 1024 * 1024;
+
+const UNITS: &[(char, u32)] = &[('B', 0), ('K', 1), ('M', 2), ('G', 3), ('T', 4), ('P', 5)];
+
+impl Size {
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+
+    /// Whole MiB, truncated as the Aurora client's integer division does.
+    pub fn whole_mib(self) -> u64 {
+        self.0 / MIB
+    }
+
+    pub fn mib(mib: u64) -> Size {
+        Size(mib.saturating_mul(MIB))
+    }
+
+    /// Parses `1024`, `512MiB`, `512MB`, `512M`, `1.5G`, `2 GiB` (case-insensitive units).
+    pub fn parse(text: &str) -> Result<Size, String> {
+        let bad = |why: &str| {
+            format!("{text:?} is not a size: {why}; write bytes (1073741824) or a number with a unit such as 512MiB, 2GiB or 1.5G")
+        };
+        let trimmed = text.trim();
+        let split = trimmed
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(trimmed.len());
+        let (number, unit) = trimmed.split_at(split);
+        if number.is_empty() {
+            return Err(bad("it does not start with a number"));
+        }
+        let power = unit_power(unit.trim())
+            .ok_or_else(|| bad(&format!("unknown unit {:?}", unit.trim())))?;
+        let multiplier = 1024u64.pow(power);
+        let bytes = if let Ok(whole) = number.parse::<u64>() {
+            whole.checked_mul(multiplier)
+        } else {
+            let value: f64 = number.parse().map_err(|_| bad("the number is malformed"))?;
+            let bytes = (value * multiplier as f64).round();
+            (bytes.is_finite() && bytes <= i64::MAX as f64).then_some(bytes as u64)
+        };
+        match bytes {
+            Some(b) if b <= i64::MAX as u64 => Ok(Size(b)),
+            _ => Err(bad("it is too large")),
+        }
+    }
+}
+
+/// The power of 1024 a unit stands for: `""`/`B` 0, `K`/`KB`/`KiB` 1, `M`/`MB`/`MiB` 2, ...
+fn unit_power(unit: &str) -> Option<u32> {
+    if unit.is_empty() {
+        return Some(0);
+    }
+    let upper = unit.to_ascii_uppercase();
+    let mut chars = upper.chars();
+    let first = chars.next()?;
+    let (_, power) = UNITS.iter().find(|(c, _)| *c == first)?;
+    let rest: String = chars.collect();
+    let suffix_ok = if *power == 0 {
+        rest.is_empty()
+    } else {
+        matches!(rest.as_str(), "" | "B" | "IB")
+    };
+    suffix_ok.then_some(*power)
+}
+
+impl fmt::Display for Size {
+    /// Bytes, followed by the exact binary unit when there is one (`134217728 (128MiB)`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exact = [("TiB", 4u32), ("GiB", 3), ("MiB", 2), ("KiB", 1)]
+            .into_iter()
+            .find(|(_, p)| self.0 != 0 && self.0.is_multiple_of(1024u64.pow(*p)));
+        match exact {
+            Some((unit, p)) => write!(f, "{} ({}{unit})", self.0, self.0 / 1024u64.pow(p)),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl Serialize for Size {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Size, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size: a number of bytes or a string such as 512MiB")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Size, E> {
+                if v > i64::MAX as u64 {
+                    return Err(E::custom(format!("{v} bytes is too large")));
+                }
+                Ok(Size(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Size, E> {
+                u64::try_from(v)
+                    .map(Size)
+                    .map_err(|_| E::custom(format!("{v} is negative; a size is at least 0 bytes")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Size, E> {
+                if v.fract() == 0.0 && v >= 0.0 && v <= i64::MAX as f64 {
+                    Ok(Size(v as u64))
+                } else {
+                    Err(E::custom(format!("{v} is not a whole number of bytes")))
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Size, E> {
+                Size::parse(v).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl JsonSchema for Size {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "Size".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": ["integer", "string"], "format": "bytes"})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> u64 {
+        Size::parse(text).unwrap().bytes()
+    }
+
+    #[test]
+    fn megabytes_are_mebibytes_in_every_spelling() {
+        for text in ["512MiB", "512MB", "512M", "512m", "512 mib", "512mb"] {
+            assert_eq!(parse(text), 512 * MIB, "{text}");
+        }
+        assert_eq!(parse("2GiB"), 2 << 30);
+        assert_eq!(parse("1.5G"), 1_610_612_736);
+        assert_eq!(parse("4K"), 4096);
+        assert_eq!(parse("1T"), 1 << 40);
+    }
+
+    #[test]
+    fn a_bare_number_is_bytes() {
+        assert_eq!(parse("1024"), 1024);
+        assert_eq!(parse("100B"), 100);
+        let size: Size = serde_json::from_str("134217728").unwrap();
+        assert_eq!(size, Size::mib(128));
+    }
+
+    #[test]
+    fn malformed_sizes_say_what_is_expected() {
+        for text in ["", "MiB", "12XB", "1.2.3G", "5 MiBs", "-5M", "99999999999T"] {
+            let e = Size::parse(text).unwrap_err();
+            assert!(e.contains("512MiB"), "{text}: {e}");
+        }
+        assert!(serde_json::from_str::<Size>("-1").is_err());
+        assert!(serde_json::from_str::<Size>("1.5").is_err());
+    }
+
+    #[test]
+    fn deserialises_from_yaml_integers_and_strings() {
+        let sizes: Vec<Size> = serde_yaml_ng::from_str("[1048576, 256MiB, '1G']").unwrap();
+        assert_eq!(sizes, vec![Size::mib(1), Size::mib(256), Size::mib(1024)]);
+    }
+
+    #[test]
+    fn whole_mib_truncates_like_python_integer_division() {
+        assert_eq!(Size(MIB * 3 - 1).whole_mib(), 2);
+        assert_eq!(Size(MIB - 1).whole_mib(), 0);
+    }
+
+    #[test]
+    fn the_schema_marks_sizes_for_the_validator() {
+        let schema = schemars::schema_for!(Size);
+        assert_eq!(schema.get("format"), Some(&serde_json::json!("bytes")));
+        assert_eq!(
+            schema.get("type"),
+            Some(&serde_json::json!(["integer", "string"]))
+        );
+    }
+
+    #[test]
+    fn display_shows_bytes_and_the_exact_unit() {
+        assert_eq!(Size::mib(128).to_string(), "134217728 (128MiB)");
+        assert_eq!(Size(1000).to_string(), "1000");
+    }
+}
