@@ -1015,3 +1015,31 @@ fn start_job_update_refusals_follow_the_reference_table() {
         "message over 1024 characters"
     );
 }
+
+#[test]
+fn a_canary_update_changes_only_the_named_instances() {
+    // §4.6.2 and §5.2 "Canary / partial updates": updateOnlyTheseInstances restricts the update;
+    // the job then runs two configurations.
+    let s = sim();
+    s.create("canary-web", 3);
+    let mut canary = settings(1_000);
+    canary.update_only_these_instances = Some(vec![Range { first: 1, last: 1 }]);
+    let key = s.start(request(task("canary-web", "v2"), 3, canary));
+    s.wait_status(&key, JobUpdateStatus::ROLLED_FORWARD);
+    assert_eq!(
+        s.active("canary-web")
+            .into_iter()
+            .map(|(i, v, _)| (i, v))
+            .collect::<Vec<_>>(),
+        [(0, "v1".into()), (1, "v2".into()), (2, "v1".into())]
+    );
+    let instructions = s.details(&key).update.unwrap().instructions.unwrap();
+    assert_eq!(
+        instructions.desired_state.unwrap().instances,
+        Some(vec![Range { first: 1, last: 1 }])
+    );
+    assert_eq!(
+        instructions.initial_state.unwrap()[0].instances,
+        Some(vec![Range { first: 1, last: 1 }])
+    );
+}

@@ -175,15 +175,19 @@ impl Scheduler {
                 self.updates.wake_until(due);
                 continue;
             }
-            let Some(Reverse(timer)) = self.timers.pop() else {
-                break;
-            };
-            if self
-                .tasks
-                .get(&timer.task)
-                .is_some_and(|t| t.status == timer.from)
-            {
-                self.transition(&timer.task, timer.to, Some(timer.message));
+            // Every timer of this instant fires before placement and updates look at the result,
+            // so that a batch of tasks moving together is evaluated once.
+            while self.timers.peek().is_some_and(|Reverse(t)| t.due == due) {
+                let Some(Reverse(timer)) = self.timers.pop() else {
+                    break;
+                };
+                if self
+                    .tasks
+                    .get(&timer.task)
+                    .is_some_and(|t| t.status == timer.from)
+                {
+                    self.transition(&timer.task, timer.to, Some(timer.message));
+                }
             }
         }
         self.now = self.now.max(now_ms);

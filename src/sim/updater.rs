@@ -313,6 +313,8 @@ impl<'a> JobView<'a> {
 /// One direction of an update: the instances in order, paced by the strategy.
 struct Pass {
     forward: bool,
+    /// The job, as status messages name it.
+    job: String,
     order: Vec<i32>,
     /// Queue strategies: instances in flight at most.
     queue_size: Option<usize>,
@@ -344,6 +346,7 @@ impl Pass {
             .collect();
         Pass {
             forward,
+            job: plan.key.job.clone().unwrap_or_default().to_string(),
             queue_size: strategy.queue_size(),
             order,
             batch_ends,
@@ -477,7 +480,10 @@ impl Pass {
                 log.record(instance, working, now, None);
                 log.record(instance, failed, now, Some(why.clone()));
                 self.failed += 1;
-                self.last_failure = Some(format!("Latest failure: instance {instance} {why}"));
+                self.last_failure = Some(format!(
+                    "Latest failure: instance {instance} of {}: {why}",
+                    self.job
+                ));
             }
         }
     }
@@ -503,10 +509,8 @@ impl Pass {
                 progress.failures += 1;
                 if progress.failures > settings.max_per_instance_failures {
                     return InstanceOutcome::Failed(format!(
-                        "of {}: {ended}; {} failure(s) with maxPerInstanceFailures {}",
-                        plan.key.job.clone().unwrap_or_default(),
-                        progress.failures,
-                        settings.max_per_instance_failures
+                        "{ended}; {} failure(s) with maxPerInstanceFailures {}",
+                        progress.failures, settings.max_per_instance_failures
                     ));
                 }
             }
