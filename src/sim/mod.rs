@@ -3,7 +3,8 @@
 //!
 //! `server` is the HTTP face (content types, leader redirect, auth); `scheduler` answers calls and
 //! runs the cluster, with `tasks` (the task store), `cluster` (hosts and placement) and
-//! `validation` (validate-and-populate); `config` says what to simulate; `clock` is virtual time.
+//! `validation` (validate-and-populate) and `updater` (rolling job updates, with `update_request`
+//! for what startJobUpdate is asked); `config` says what to simulate; `clock` is virtual time.
 
 pub mod auth;
 pub mod clock;
@@ -12,4 +13,6 @@ pub mod config;
 pub mod scheduler;
 pub mod server;
 pub mod tasks;
+pub mod update_request;
+pub mod updater;
 pub mod validation;

@@ -6,6 +6,12 @@
 //! after 2 s (or the `slow_start` time); KILLING / RESTARTING / DRAINING → KILLED after 2 s
 //! (graceful shutdown). A task replaced after running less than 5 min is THROTTLED for 30 s,
 //! doubling per consecutive quick end up to 5 min (§4.7 "Reschedule").
+//!
+//! Job updates (§4.6) run in `updater`: every task change of a job with an active update, and
+//! every watch time that ends, has the updater evaluate that job at that virtual instant; the
+//! update calls themselves are in `update_calls`.
+
+mod update_calls;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -22,6 +28,7 @@ use crate::api::types::{
 use crate::sim::cluster::{choose_host, Demand, Host, JobPlacement};
 use crate::sim::config::{SchedulerFlags, SimConfig};
 use crate::sim::tasks::{task_id, Behavior, Task, TaskStore};
+use crate::sim::updater::{Action, Updater, UserAction};
 use crate::sim::validation::{self, DEFAULT_TIER, TIERS};
 
 const ASSIGNED_TO_STARTING_MS: i64 = 1_000;
@@ -34,6 +41,9 @@ const THROTTLE_MAX_MS: i64 = 5 * 60_000;
 const TERMINAL_TASKS_KEPT: usize = 100;
 /// Where the scheduler says a task event was recorded.
 const SCHEDULER_HOST: &str = "aurora-sim";
+/// Bounds the placement/update rounds at one virtual instant, against any livelock.
+const MAX_SETTLE_ROUNDS: usize = 1_000;
+const MAX_UPDATE_EVALUATIONS: usize = 100_000;
 
 /// A task move due at a virtual time, if the task is still in `from` then.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,6 +79,13 @@ impl Aggregate {
             disk_mb: self.disk_mb + o.disk_mb,
         }
     }
+    fn minus(self, o: Aggregate) -> Self {
+        Aggregate {
+            cpus: self.cpus - o.cpus,
+            ram_mb: self.ram_mb - o.ram_mb,
+            disk_mb: self.disk_mb - o.disk_mb,
+        }
+    }
     fn fits_in(self, quota: Aggregate) -> bool {
         self.cpus <= quota.cpus + 1e-9
             && self.ram_mb <= quota.ram_mb
@@ -92,6 +109,7 @@ pub struct Scheduler {
     tasks: TaskStore,
     timers: BinaryHeap<Reverse<Timer>>,
     quotas: HashMap<String, Aggregate>,
+    updates: Updater,
     /// Virtual time the cluster has been run up to.
     now: i64,
     /// Whether a placement pass could place something (new PENDING tasks or freed resources).
@@ -127,40 +145,92 @@ impl Scheduler {
             tasks: TaskStore::default(),
             timers: BinaryHeap::new(),
             quotas: HashMap::new(),
+            updates: Updater::default(),
             now: 0,
             placement_due: false,
         })
     }
 
-    /// Runs the cluster up to virtual time `now_ms`: placement, task transitions, timers.
+    /// Runs the cluster up to virtual time `now_ms`: placement, task transitions, timers, updates.
     pub fn advance(&mut self, now_ms: i64) {
         if self.now == 0 {
             self.now = now_ms;
         }
-        // Timers fire in order, each at its own virtual time, with placement in between, so that a
-        // long gap between calls gives the same history as frequent ticks.
+        // Timers and update wake-ups fire in order, each at its own virtual time, with placement
+        // and update evaluations in between, so that a long gap between calls gives the same
+        // history as frequent ticks.
         loop {
-            self.place_pending();
-            let Some(Reverse(next)) = self.timers.peek() else {
+            self.settle();
+            let next_timer = self.timers.peek().map(|Reverse(t)| t.due);
+            let next_wakeup = self.updates.next_wakeup();
+            let due = match (next_timer, next_wakeup) {
+                (Some(timer), Some(wakeup)) => Some(timer.min(wakeup)),
+                (timer, wakeup) => timer.or(wakeup),
+            };
+            let Some(due) = due.filter(|due| *due <= now_ms) else {
                 break;
             };
-            if next.due > now_ms {
-                break;
+            self.now = self.now.max(due);
+            if next_wakeup == Some(due) {
+                self.updates.wake_until(due);
+                continue;
             }
-            let Some(Reverse(timer)) = self.timers.pop() else {
-                break;
-            };
-            self.now = self.now.max(timer.due);
-            if self
-                .tasks
-                .get(&timer.task)
-                .is_some_and(|t| t.status == timer.from)
-            {
-                self.transition(&timer.task, timer.to, Some(timer.message));
+            // Every timer of this instant fires before placement and updates look at the result,
+            // so that a batch of tasks moving together is evaluated once.
+            while self.timers.peek().is_some_and(|Reverse(t)| t.due == due) {
+                let Some(Reverse(timer)) = self.timers.pop() else {
+                    break;
+                };
+                if self
+                    .tasks
+                    .get(&timer.task)
+                    .is_some_and(|t| t.status == timer.from)
+                {
+                    self.transition(&timer.task, timer.to, Some(timer.message));
+                }
             }
         }
         self.now = self.now.max(now_ms);
-        self.place_pending();
+        self.settle();
+    }
+
+    /// Placement and update evaluations until neither has anything left to do at this instant.
+    fn settle(&mut self) {
+        for _ in 0..MAX_SETTLE_ROUNDS {
+            self.place_pending();
+            if !self.run_updates() {
+                break;
+            }
+        }
+    }
+
+    /// Evaluates the updates of jobs whose tasks changed and carries out what they ask; answers
+    /// whether anything was done.
+    fn run_updates(&mut self) -> bool {
+        let mut acted = false;
+        for _ in 0..MAX_UPDATE_EVALUATIONS {
+            let Some(job) = self.updates.take_dirty() else {
+                break;
+            };
+            let actions = self.updates.evaluate(&job, &self.tasks, self.now);
+            if actions.is_empty() {
+                continue;
+            }
+            acted = true;
+            for action in actions {
+                match action {
+                    Action::Kill { task_id, message } => {
+                        self.transition(&task_id, ScheduleStatus::KILLING, Some(message))
+                    }
+                    Action::Add { instance, config } => {
+                        self.add_task(&job, instance, config, None, 0)
+                    }
+                }
+            }
+            // What was just done is evaluated too (a deleted PENDING task needs its replacement).
+            self.updates.task_changed(&job);
+        }
+        acted
     }
 
     /// Answers one call by `user` ("UNSECURE" when auth is off) at virtual time `now_ms`, after
@@ -168,6 +238,10 @@ impl Scheduler {
     pub fn handle(&mut self, call: Call, user: &str, now_ms: i64) -> Response {
         self.advance(now_ms);
         let outcome = match call {
+            // Its refusal for a conflicting update carries a result (§4.6.1 check 14).
+            Call::StartJobUpdate(a) => return self.start_job_update(a, user),
+            // Its deprecated key form answers OK with a result and a detail.
+            Call::GetJobUpdateDetails(a) => return self.update_details(a.key, a.query),
             Call::GetRoleSummary(_) => Ok(Some(self.role_summary())),
             Call::GetJobSummary(a) => Ok(Some(self.job_summary(a.role.as_deref()))),
             Call::GetTasksStatus(a) => {
@@ -187,11 +261,27 @@ impl Scheduler {
             Call::RestartShards(a) => self.restart_shards(a, user),
             Call::AddInstances(a) => self.add_instances(a),
             Call::SetQuota(a) => self.set_quota(a),
+            Call::PauseJobUpdate(a) => {
+                self.control_update(a.key, UserAction::Pause, a.message, user)
+            }
+            Call::ResumeJobUpdate(a) => {
+                self.control_update(a.key, UserAction::Resume, a.message, user)
+            }
+            Call::AbortJobUpdate(a) => {
+                self.control_update(a.key, UserAction::Abort, a.message, user)
+            }
+            Call::RollbackJobUpdate(a) => {
+                self.control_update(a.key, UserAction::Rollback, a.message, user)
+            }
+            Call::PulseJobUpdate(a) => self.pulse_update(a.key),
+            Call::GetJobUpdateSummaries(a) => self.update_summaries(a.job_update_query),
+            Call::GetJobUpdateDiff(a) => self.update_diff(a.request),
             other => Err(invalid(format!(
                 "{} is not simulated by aurora-sim",
                 other.name()
             ))),
         };
+        self.settle();
         match outcome {
             Ok(result) => self.reply(ResponseCode::OK, result, vec![]),
             Err((code, message)) => self.reply(code, None, vec![message]),
@@ -303,6 +393,7 @@ impl Scheduler {
             return;
         };
         let from = task.status;
+        self.updates.task_changed(&task.job);
         // Killing a task that was never placed deletes it (§4.7 side effects, §6.1 item 11).
         if to == ScheduleStatus::KILLING
             && matches!(from, ScheduleStatus::PENDING | ScheduleStatus::THROTTLED)
@@ -516,12 +607,22 @@ impl Scheduler {
     // ----------------------------------------------------------------------------------------
     // Job lifecycle (§4.4)
 
-    /// Refuses calls on a job with an active update (JOB_UPDATING_ERROR); updates are not simulated yet.
+    /// Refuses calls on a job with an active update, paused and awaiting pulse included
+    /// (JOB_UPDATING_ERROR, §4.6.3, §6.1 item 20).
     fn check_no_active_update(
         &self,
-        _job: &JobKey,
+        job: &JobKey,
     ) -> std::result::Result<(), (ResponseCode, String)> {
-        Ok(())
+        match self.updates.active_update(job) {
+            None => Ok(()),
+            Some((key, status)) => Err((
+                ResponseCode::JOB_UPDATING_ERROR,
+                format!(
+                    "Job {job} is being updated (update {} is {status}): wait for the update to finish, or abort it with abortJobUpdate",
+                    key.id.unwrap_or_default()
+                ),
+            )),
+        }
     }
 
     fn valid_key(key: Option<JobKey>) -> std::result::Result<JobKey, (ResponseCode, String)> {
@@ -886,8 +987,17 @@ impl Scheduler {
             return Ok(());
         }
         let role = key.role.clone().unwrap_or_default();
-        let quota = self.quotas.get(&role).copied().unwrap_or_default();
         let wanted = self.consumption(&role)[0].plus(Aggregate::of(&Demand::of(config), instances));
+        self.check_role_quota(&role, wanted)
+    }
+
+    /// Refuses a role's production consumption above its quota (§4.9).
+    fn check_role_quota(
+        &self,
+        role: &str,
+        wanted: Aggregate,
+    ) -> std::result::Result<(), (ResponseCode, String)> {
+        let quota = self.quotas.get(role).copied().unwrap_or_default();
         if !wanted.fits_in(quota) {
             return Err(invalid(format!(
                 "Insufficient resource quota for role {role}: production use would be cpu {:.2}, ram {} MiB, disk {} MiB; quota is cpu {:.2}, ram {} MiB, disk {} MiB",
