@@ -47,7 +47,7 @@ test-rust: ## Rust tests; stale insta snapshots fail
 test-integration: build venv ## ansible-playbook tests against aurora-sim
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/integration/run.sh
 
-demo: build ## start aurora-sim and show a job created, listed and killed
+demo: build venv ## start aurora-sim and run playbooks/demo.yml against it (two services, one batch job)
 	scripts/demo.sh
 
 bench: ## print the figures design.md sets targets for

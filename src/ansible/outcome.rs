@@ -193,6 +193,12 @@ impl Failure {
         self
     }
 
+    /// The same failure, its message preceded by what was being done: `context: msg`.
+    pub fn prefixed(mut self, context: &str) -> Failure {
+        self.msg = format!("{context}: {}", self.msg);
+        self
+    }
+
     pub fn msg(&self) -> &str {
         &self.msg
     }

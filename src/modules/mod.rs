@@ -3,5 +3,8 @@
 
 use crate::ansible::AnyModule;
 
-/// Every module, each a unit struct implementing `ansible::Module`: `&job::Job, ...`.
-pub const ALL: &[&dyn AnyModule] = &[];
+pub mod job;
+pub mod support;
+
+/// Every module, each a unit struct implementing `ansible::Module`.
+pub const ALL: &[&dyn AnyModule] = &[&job::Job];

@@ -15,7 +15,6 @@ use super::update::UpdateOptions;
 /// a whole Thermos document in C(executor_config).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-#[schemars(extend("x-required-one-of" = [["task", "executor_config"]]))]
 #[schemars(extend("x-mutually-exclusive" = [
     ["executor_config", "task"],
     ["executor_config", "service"],

@@ -1,0 +1,1097 @@
+//! `aurora.scheduler.job`: a service or batch job as desired state. Compares what the scheduler
+//! runs with what the options describe, then creates, updates (rolling, scheduler-driven),
+//! restarts, kills or runs the job to completion, and waits for the outcome.
+
+use std::time::Instant;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
+use crate::api::keys::check_identifier;
+use crate::api::methods::{
+    CreateJob, GetJobUpdateDiff, KillTasks, PopulateJobConfig, RestartShards, StartJobUpdate,
+};
+use crate::api::types::{
+    ConfigGroup, GetJobUpdateDiffResult, JobConfiguration, JobKey, JobUpdateKey, JobUpdateRequest,
+    JobUpdateStatus, JobUpdateSummary, Range, ResponseCode, Result as Payload, ScheduleStatus,
+    ScheduledTask, TaskConfig,
+};
+use crate::spec::{adopt_running, readable, BuildContext, Job as JobModel, JobOptions};
+
+use super::support::connection::{local_user, Connection, ConnectionOptions};
+use super::support::tasks::{
+    config, counts_by_status, describe_ids, instance_id, last_message, newest_per_instance, status,
+    task_id,
+};
+use super::support::updates::{
+    describe, metadata_value, summary_status, update_json, update_metadata, OnConflict, OnTimeout,
+    FINGERPRINT_KEY,
+};
+use super::support::wait::{poll, secs_since, Deadline, Look};
+
+pub struct Job;
+
+/// The state the job should be in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Running with this configuration: created when absent, updated (rolling, with the
+    /// C(update) settings) when it differs, left alone when it matches.
+    #[default]
+    Present,
+    /// Not running: every instance killed.
+    Absent,
+    /// Every instance restarted, C(update.batch_size) at a time, each batch running again
+    /// before the next starts. Always reports a change.
+    Restarted,
+    /// For batch jobs (C(service=false)): run to completion. Created, then waited for until every
+    /// instance has FINISHED; unchanged when a run of this configuration already finished.
+    Finished,
+}
+
+/// Options of `aurora.scheduler.job`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Options {
+    #[serde(flatten)]
+    pub connection: ConnectionOptions,
+
+    #[serde(flatten)]
+    pub job: JobOptions,
+
+    /// What the job should be: see the choices.
+    #[serde(default)]
+    pub state: State,
+
+    /// Whether to wait for the outcome: the update ROLLED_FORWARD and every instance RUNNING
+    /// (C(state=present) or C(restarted)), every task gone (C(absent)), every instance FINISHED
+    /// (C(finished)). Without it the module returns once the scheduler has accepted the change.
+    #[serde(default = "default_true")]
+    pub wait: bool,
+
+    /// Seconds to wait, in all, before giving up (see C(on_timeout)).
+    #[serde(default = "default_wait_timeout")]
+    pub wait_timeout: u64,
+
+    /// What happens to an update still rolling when C(wait_timeout) passes. The task fails in
+    /// every case.
+    #[serde(default)]
+    pub on_timeout: OnTimeout,
+
+    /// What to do when another update of the job, with a different configuration, is in
+    /// flight. An update of this very configuration (started by an earlier run) is always
+    /// joined instead.
+    #[serde(default)]
+    pub on_conflict: OnConflict,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_wait_timeout() -> u64 {
+    600
+}
+
+impl Module for Job {
+    const NAME: &'static str = "job";
+    type Options = Options;
+
+    fn documentation() -> Documentation {
+        Documentation::new("Run a service or batch job on Apache Aurora as desired state")
+            .description(
+                "Creates, updates, restarts, kills or runs to completion a job on an Apache Aurora \
+                 scheduler, so that it runs with the configuration the options describe.",
+            )
+            .description(
+                "Changes to a running service are rolled out by the scheduler as a rolling update \
+                 with the C(update) settings; the module waits for it and fails with the reason \
+                 when it rolls back.",
+            )
+            .description(
+                "The job is submitted exactly as Aurora's own client would submit it (the \
+                 TaskConfig and the Thermos executor configuration), so jobs created by the \
+                 C(aurora) command line and by this module can be managed by either.",
+            )
+            .description(
+                "Comparison is semantic: a job first created by Aurora's own client is not \
+                 restarted because of JSON key order or the submitting user.",
+            )
+            .note(
+                "Check mode asks the scheduler for the plan (C(populateJobConfig), \
+                 C(getJobUpdateDiff)) and changes nothing.",
+            )
+            .note(
+                "Aurora's templates such as C({{thermos.ports[http]}}) or C({{mesos.instance}}) \
+                 collide with Jinja. Pass them with Ansible's C(!unsafe) tag, or write them as \
+                 C(%{thermos.ports[http]}) and C(%{mesos.instance}), which the module turns into \
+                 Aurora's spelling (only for C(thermos.) and C(mesos.) names).",
+            )
+            .examples(EXAMPLES)
+            .returns(RETURN)
+            .check_mode(Support::Full)
+            .diff_mode(Support::Full)
+    }
+
+    fn run(options: Options, ctx: &mut Context) -> Result<Outcome, Failure> {
+        let started = Instant::now();
+        let conn = options.connection.connect()?;
+        let report = match options.state {
+            State::Present => present(&conn, &options, ctx)?,
+            State::Absent => absent(&conn, &options, ctx)?,
+            State::Restarted => restarted(&conn, &options, ctx)?,
+            State::Finished => finished(&conn, &options, ctx)?,
+        };
+        Ok(report.into_outcome(&conn, started, ctx))
+    }
+}
+
+/// What a run did, gathered as it goes and turned into the result in one place.
+struct Report {
+    changed: bool,
+    msg: String,
+    key: JobKey,
+    update: Option<Value>,
+    plan: Option<Value>,
+    instances: Value,
+    before: Value,
+    after: Value,
+    waited_secs: f64,
+}
+
+impl Report {
+    fn new(key: &JobKey, changed: bool, msg: impl Into<String>) -> Self {
+        Report {
+            changed,
+            msg: msg.into(),
+            key: key.clone(),
+            update: None,
+            plan: None,
+            instances: json!({}),
+            before: Value::Null,
+            after: Value::Null,
+            waited_secs: 0.0,
+        }
+    }
+
+    fn into_outcome(self, conn: &Connection, started: Instant, ctx: &Context) -> Outcome {
+        let mut outcome = Outcome::changed(self.changed)
+            .msg(self.msg)
+            .field("job", json!(self.key.to_string()))
+            .field("scheduler_url", json!(conn.url))
+            .field("instances", self.instances)
+            .field(
+                "durations",
+                json!({"total_secs": secs_since(started), "wait_secs": self.waited_secs}),
+            );
+        if let Some(update) = self.update {
+            outcome = outcome
+                .field("update_id", update["id"].clone())
+                .field("update", update);
+        }
+        if let Some(plan) = self.plan {
+            outcome = outcome.field("plan", plan);
+        }
+        if ctx.diff {
+            outcome = outcome.diff(self.before, self.after);
+        }
+        outcome
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// state: present
+
+fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, Failure> {
+    let mut job = build(conn, o, ctx)?;
+    let key = job.key.clone();
+    let fingerprint = job.fingerprint();
+    let deadline = Deadline::after_secs(o.wait_timeout);
+
+    if let Some(update) = conn.active_update(&key)? {
+        if metadata_value(&update, FINGERPRINT_KEY) == Some(fingerprint.as_str()) {
+            return join_update(conn, o, ctx, &job, update, &deadline);
+        }
+        wait_out_other_update(conn, o, ctx, &update, &deadline)?;
+    }
+
+    let active = conn.active_tasks(&key, true)?;
+    if let Some(running) = active.iter().find_map(config) {
+        adopt_running(task_config_mut(&mut job.config), running);
+    }
+    let before = current_state(&active);
+    if active.is_empty() {
+        return create(conn, o, ctx, &job, before, &deadline);
+    }
+    if !job
+        .config
+        .task_config
+        .as_ref()
+        .is_some_and(|t| t.is_service)
+    {
+        return batch_already_running(conn, ctx, &job, &active, before);
+    }
+
+    let request = update_request(&job, &fingerprint);
+    let plan = update_plan(conn, &request)?;
+    let mut report = Report::new(&key, false, "");
+    report.instances = counts_by_status(&active);
+    report.before = before;
+    if ctx.diff || ctx.check_mode {
+        report.after = desired_state(conn, &job)?;
+    }
+    if plan.is_noop() {
+        report.msg = format!("{key} already runs this configuration");
+        return Ok(report);
+    }
+    report.changed = true;
+    report.plan = Some(plan.to_json());
+    if ctx.check_mode {
+        report.msg = format!("{key} would be updated: {}", plan.describe());
+        return Ok(report);
+    }
+    let Some(update_key) = start_update(conn, request)? else {
+        report.changed = false;
+        report.msg = format!("{key} already runs this configuration");
+        return Ok(report);
+    };
+    report.update = Some(json!({"id": update_key.id, "status": "ROLLING_FORWARD"}));
+    if !o.wait {
+        report.msg = format!("{} started: {}", describe(&update_key), plan.describe());
+        return Ok(report);
+    }
+    finish_update(conn, o, &job, &update_key, &deadline, report)
+}
+
+/// Joins an update of this very configuration that an earlier run started.
+fn join_update(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    job: &JobModel,
+    update: JobUpdateSummary,
+    deadline: &Deadline,
+) -> Result<Report, Failure> {
+    let update_key = update.key.clone().unwrap_or_default();
+    let mut report = Report::new(
+        &job.key,
+        true,
+        format!(
+            "{} for this configuration is in flight",
+            describe(&update_key)
+        ),
+    );
+    report.update = Some(update_json(&update));
+    if ctx.check_mode || !o.wait {
+        return Ok(report);
+    }
+    finish_update(conn, o, job, &update_key, deadline, report)
+}
+
+/// Waits for the update to roll forward and the instances to run; fails with the update's own
+/// reason otherwise.
+fn finish_update(
+    conn: &Connection,
+    o: &Options,
+    job: &JobModel,
+    update_key: &JobUpdateKey,
+    deadline: &Deadline,
+    mut report: Report,
+) -> Result<Report, Failure> {
+    let waiting = Instant::now();
+    let Some(end) = conn.follow_update(update_key, deadline)? else {
+        let done = conn.settle_timed_out_update(update_key, o.on_timeout)?;
+        return Err(Failure::new(format!(
+            "{} was still rolling after wait_timeout ({} s); on_timeout={}: {done}",
+            describe(update_key),
+            o.wait_timeout,
+            o.on_timeout.as_str()
+        ))
+        .field("update_id", json!(update_key.id)));
+    };
+    report.update = Some(json!({"id": update_key.id, "status": end.to_string()}));
+    if end != JobUpdateStatus::ROLLED_FORWARD {
+        let reason = conn.update_failure_reason(update_key);
+        return Err(
+            Failure::new(format!("{} ended {end}: {reason}", describe(update_key)))
+                .field("update_id", json!(update_key.id))
+                .field("update", report.update.clone().unwrap_or_default()),
+        );
+    }
+    let tasks = wait_for_instances(
+        conn,
+        &job.key,
+        job.instance_count(),
+        Goal::Running,
+        deadline,
+    )?;
+    report.waited_secs = secs_since(waiting);
+    report.instances = counts_by_status(&tasks);
+    report.msg = format!("{} rolled forward", describe(update_key));
+    Ok(report)
+}
+
+/// Another update is in flight: fail naming it, or wait for its end with `on_conflict=wait`.
+fn wait_out_other_update(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    update: &JobUpdateSummary,
+    deadline: &Deadline,
+) -> Result<(), Failure> {
+    let update_key = update.key.clone().unwrap_or_default();
+    let status = summary_status(update)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let who = update.user.as_deref().unwrap_or("unknown user");
+    let conflict = format!("{} ({status}, started by {who})", describe(&update_key));
+    if o.on_conflict == OnConflict::Fail || ctx.check_mode {
+        return Err(Failure::new(format!(
+            "another update of this job is in flight: {conflict}; wait for it to end, pause or \
+             abort it (aurora.scheduler.job_update), or set on_conflict=wait"
+        ))
+        .field("update", update_json(update)));
+    }
+    match conn.follow_update(&update_key, deadline)? {
+        Some(_) => Ok(()),
+        None => Err(Failure::new(format!(
+            "waited wait_timeout ({} s) for {conflict} to end; it is still in flight",
+            o.wait_timeout
+        ))),
+    }
+}
+
+fn start_update(
+    conn: &Connection,
+    request: JobUpdateRequest,
+) -> Result<Option<JobUpdateKey>, Failure> {
+    let response = conn.client.call(&StartJobUpdate {
+        request: Some(request),
+        message: Some("aurora.scheduler.job".to_string()),
+    })?;
+    let response = conn.client.check("startJobUpdate", response)?;
+    // OK without a result: the scheduler found nothing to change (client-reference §4.3 step 7).
+    Ok(match response.result {
+        Some(Payload::StartJobUpdateResult(r)) => r.key,
+        _ => None,
+    })
+}
+
+fn update_request(job: &JobModel, fingerprint: &str) -> JobUpdateRequest {
+    JobUpdateRequest {
+        metadata: Some(update_metadata(fingerprint)),
+        ..job.update_request()
+    }
+}
+
+/// A batch job (not a service) cannot be updated: matching is fine, anything else is an error.
+fn batch_already_running(
+    conn: &Connection,
+    ctx: &Context,
+    job: &JobModel,
+    active: &[ScheduledTask],
+    before: Value,
+) -> Result<Report, Failure> {
+    let desired = populated(conn, job)?;
+    let mut report = Report::new(
+        &job.key,
+        false,
+        format!("{} is running this configuration", job.key),
+    );
+    report.instances = counts_by_status(active);
+    report.before = before;
+    if ctx.diff {
+        report.after = state_json(job.instance_count(), &desired);
+    }
+    if same_as_running(&desired, active) && active.len() as i32 == job.instance_count() {
+        return Ok(report);
+    }
+    Err(Failure::new(format!(
+        "{} is a batch job (service=false) running a different configuration; only services \
+         can be updated: let it finish, or kill it first (state=absent)",
+        job.key
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating a job (state present and finished)
+
+fn create(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    job: &JobModel,
+    before: Value,
+    deadline: &Deadline,
+) -> Result<Report, Failure> {
+    let count = job.instance_count();
+    let mut report = Report::new(&job.key, true, "");
+    report.before = before;
+    report.plan = Some(
+        json!({"add": (0..count).collect::<Vec<_>>(), "update": [], "remove": [], "unchanged": []}),
+    );
+    if ctx.check_mode || ctx.diff {
+        // The scheduler validates the job and fills its defaults: the plan comes from it.
+        report.after = desired_state(conn, job)?;
+    }
+    if ctx.check_mode {
+        report.msg = format!("{} would be created with {count} instances", job.key);
+        return Ok(report);
+    }
+    conn.client.call_ok(&CreateJob {
+        description: Some(job.config.clone()),
+    })?;
+    report.msg = format!("{} created with {count} instances", job.key);
+    if o.wait {
+        let waiting = Instant::now();
+        let goal = if o.state == State::Finished {
+            Goal::Finished
+        } else {
+            Goal::Running
+        };
+        let tasks = wait_for_instances(conn, &job.key, count, goal, deadline)?;
+        report.waited_secs = secs_since(waiting);
+        report.instances = counts_by_status(&tasks);
+    }
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
+// state: absent
+
+fn absent(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failure> {
+    let key = job_key(o)?;
+    let deadline = Deadline::after_secs(o.wait_timeout);
+    let active = conn.active_tasks(&key, ctx.diff)?;
+    let mut report = Report::new(&key, false, format!("{key} has no active instances"));
+    report.instances = counts_by_status(&active);
+    if active.is_empty() {
+        return Ok(report);
+    }
+    if let Some(update) = conn.active_update(&key)? {
+        wait_out_other_update(conn, o, ctx, &update, &deadline)?;
+    }
+    let ids: Vec<i32> = active.iter().map(instance_id).collect();
+    report.changed = true;
+    report.before = current_state(&active);
+    report.after = json!({});
+    report.plan = Some(json!({"remove": sorted(ids.clone())}));
+    if ctx.check_mode {
+        report.msg = format!("{key} would be killed (instances {})", describe_ids(&ids));
+        return Ok(report);
+    }
+    conn.client.call_ok(&KillTasks {
+        job: Some(key.clone()),
+        instances: None,
+        message: Some("state=absent in aurora.scheduler.job".to_string()),
+    })?;
+    report.msg = format!("{key} killed (instances {})", describe_ids(&ids));
+    if o.wait {
+        let waiting = Instant::now();
+        let gone = poll(&deadline, || {
+            let left = conn.active_tasks(&key, false)?;
+            Ok(if left.is_empty() {
+                Look::Done(())
+            } else {
+                Look::NotYet
+            })
+        })?;
+        if gone.is_none() {
+            return Err(Failure::new(format!(
+                "{key}: instances still active after wait_timeout ({} s) of waiting for them to \
+                 be killed",
+                o.wait_timeout
+            )));
+        }
+        report.waited_secs = secs_since(waiting);
+        report.instances = json!({});
+    }
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------------
+// state: restarted
+
+fn restarted(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failure> {
+    let key = job_key(o)?;
+    let batch_size = restart_batch_size(o);
+    let deadline = Deadline::after_secs(o.wait_timeout);
+    let active = conn.active_tasks(&key, false)?;
+    let ids = sorted(active.iter().map(instance_id).collect());
+    if ids.is_empty() {
+        return Err(Failure::new(format!(
+            "{key} has no active instances to restart; create it first (state=present)"
+        )));
+    }
+    if let Some(update) = conn.active_update(&key)? {
+        wait_out_other_update(conn, o, ctx, &update, &deadline)?;
+    }
+    let batches: Vec<Vec<i32>> = ids.chunks(batch_size).map(<[i32]>::to_vec).collect();
+    let mut report = Report::new(&key, true, "");
+    report.instances = counts_by_status(&active);
+    report.plan = Some(json!({"restart": batches}));
+    if ctx.check_mode {
+        report.msg = format!(
+            "{key} would be restarted in {} batches of up to {batch_size}",
+            batches.len()
+        );
+        return Ok(report);
+    }
+    let waiting = Instant::now();
+    for (n, batch) in batches.iter().enumerate() {
+        let old_ids: Vec<String> = active
+            .iter()
+            .filter(|t| batch.contains(&instance_id(t)))
+            .map(|t| task_id(t).to_string())
+            .collect();
+        conn.client.call_ok(&RestartShards {
+            job: Some(key.clone()),
+            shard_ids: Some(batch.clone()),
+        })?;
+        // Each batch runs again before the next starts; `wait` decides only about the last one.
+        if o.wait || n + 1 < batches.len() {
+            wait_for_restart(conn, &key, batch, &old_ids, &deadline).map_err(|e| {
+                e.prefixed(&format!(
+                    "restarting {key}, batch {} of {}",
+                    n + 1,
+                    batches.len()
+                ))
+            })?;
+        }
+    }
+    report.waited_secs = secs_since(waiting);
+    report.instances = counts_by_status(&conn.active_tasks(&key, false)?);
+    report.msg = format!(
+        "{key} restarted: {} instances in {} batches",
+        ids.len(),
+        batches.len()
+    );
+    Ok(report)
+}
+
+fn wait_for_restart(
+    conn: &Connection,
+    key: &JobKey,
+    batch: &[i32],
+    old_task_ids: &[String],
+    deadline: &Deadline,
+) -> Result<(), Failure> {
+    let done = poll(deadline, || {
+        let tasks = conn.active_tasks(key, false)?;
+        let mut ready = 0;
+        for task in tasks.iter().filter(|t| batch.contains(&instance_id(t))) {
+            if old_task_ids.iter().any(|old| old == task_id(task)) {
+                continue;
+            }
+            if task.failure_count > 0 {
+                return Err(instance_failed(conn, key, task));
+            }
+            if status(task) == ScheduleStatus::RUNNING {
+                ready += 1;
+            }
+        }
+        Ok(if ready == batch.len() {
+            Look::Done(())
+        } else {
+            Look::NotYet
+        })
+    })?;
+    done.ok_or_else(|| {
+        Failure::new(format!(
+            "instances {} did not run again within wait_timeout ({} s)",
+            describe_ids(batch),
+            deadline.limit_secs()
+        ))
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// state: finished
+
+fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, Failure> {
+    let mut job = build(conn, o, ctx)?;
+    let key = job.key.clone();
+    if job
+        .config
+        .task_config
+        .as_ref()
+        .is_some_and(|t| t.is_service)
+    {
+        return Err(Failure::new(format!(
+            "state=finished runs a batch job to completion, but {key} is a service; set \
+             service: false (services never finish)"
+        )));
+    }
+    let deadline = Deadline::after_secs(o.wait_timeout);
+    let tasks = conn.tasks(&key, &[], true)?;
+    let active: Vec<ScheduledTask> = tasks
+        .iter()
+        .filter(|t| status(t).is_active())
+        .cloned()
+        .collect();
+    if let Some(previous) = tasks.iter().find_map(config) {
+        adopt_running(task_config_mut(&mut job.config), previous);
+    }
+    let desired = populated(conn, &job)?;
+    if !active.is_empty() {
+        if !same_as_running(&desired, &active) {
+            return Err(Failure::new(format!(
+                "{key} is running a different configuration; let it finish, or kill it first \
+                 (state=absent)"
+            )));
+        }
+        let mut report = Report::new(&key, true, format!("{key}: joined the run in progress"));
+        report.instances = counts_by_status(&active);
+        if o.wait && !ctx.check_mode {
+            let waiting = Instant::now();
+            let done =
+                wait_for_instances(conn, &key, job.instance_count(), Goal::Finished, &deadline)?;
+            report.waited_secs = secs_since(waiting);
+            report.instances = counts_by_status(&done);
+            report.msg = format!("{key}: the run in progress finished");
+        }
+        return Ok(report);
+    }
+    let newest = newest_per_instance(&tasks);
+    let all_finished = (0..job.instance_count()).all(|id| {
+        newest.get(&id).is_some_and(|t| {
+            status(t) == ScheduleStatus::FINISHED
+                && config(t).is_some_and(|c| same_config(c, &desired))
+        })
+    });
+    if all_finished {
+        let mut report = Report::new(
+            &key,
+            false,
+            format!("{key} already finished with this configuration"),
+        );
+        report.instances = counts_by_status(newest.values().copied());
+        return Ok(report);
+    }
+    create(conn, o, ctx, &job, current_state(&tasks), &deadline)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for instances
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// Services: RUNNING. Batch jobs: RUNNING or already FINISHED.
+    Running,
+    /// Every instance FINISHED.
+    Finished,
+}
+
+/// Waits until instances `0..count` reach `goal`; fails as soon as one fails for good (a batch
+/// instance FAILED with no retry left, a service instance that failed and is being restarted).
+fn wait_for_instances(
+    conn: &Connection,
+    key: &JobKey,
+    count: i32,
+    goal: Goal,
+    deadline: &Deadline,
+) -> Result<Vec<ScheduledTask>, Failure> {
+    let mut last_seen: Vec<ScheduledTask> = Vec::new();
+    let done = poll(deadline, || {
+        let tasks = conn.tasks(key, &[], false)?;
+        let newest = newest_per_instance(&tasks);
+        let mut ready = 0;
+        for id in 0..count {
+            let Some(task) = newest.get(&id) else {
+                continue;
+            };
+            match (status(task), goal) {
+                (ScheduleStatus::FINISHED, _) => ready += 1,
+                (ScheduleStatus::RUNNING, Goal::Running) if task.failure_count == 0 => ready += 1,
+                (s, _) if s.is_terminal() => return Err(instance_failed(conn, key, task)),
+                (_, _) if task.failure_count > 0 && goal == Goal::Running => {
+                    return Err(instance_failed(conn, key, task))
+                }
+                _ => {}
+            }
+        }
+        // Instances beyond the count (removed by a scale-down) are no longer part of the job.
+        last_seen = newest
+            .range(0..count)
+            .map(|(_, task)| (*task).clone())
+            .collect();
+        Ok(if ready == count {
+            Look::Done(last_seen.clone())
+        } else {
+            Look::NotYet
+        })
+    })?;
+    done.ok_or_else(|| {
+        let want = if goal == Goal::Finished {
+            "FINISHED"
+        } else {
+            "RUNNING"
+        };
+        Failure::new(format!(
+            "{key}: not every instance was {want} within wait_timeout ({} s)",
+            deadline.limit_secs()
+        ))
+        .field("instances", counts_by_status(&last_seen))
+    })
+}
+
+/// A failure naming the instance and why its task ended: the task's own last message, or for a
+/// replacement task, that of the task it replaced.
+fn instance_failed(conn: &Connection, key: &JobKey, task: &ScheduledTask) -> Failure {
+    let id = instance_id(task);
+    let (final_status, message) = if status(task).is_terminal() {
+        (status(task), last_message(task))
+    } else {
+        let ancestor = task.ancestor_id.clone().unwrap_or_default();
+        let history = conn
+            .tasks(key, ScheduleStatus::TERMINAL, false)
+            .unwrap_or_default();
+        match history.iter().find(|t| task_id(t) == ancestor) {
+            Some(previous) => (status(previous), last_message(previous)),
+            None => (ScheduleStatus::FAILED, "no message".to_string()),
+        }
+    };
+    Failure::new(format!("{key} instance {id} {final_status}: {message}"))
+        .field("instance", json!(id))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The job model, compared with what runs
+
+/// The job model from the options; a batch job for `state=finished` unless `service` says
+/// otherwise (then `finished` refuses it).
+fn build(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<JobModel, Failure> {
+    let facts = conn.facts()?;
+    let owner = local_user();
+    let mut options = o.job.clone();
+    if o.state == State::Finished && options.service.is_none() {
+        options.service = Some(false);
+    }
+    let job = options
+        .build(&BuildContext {
+            cluster: &facts.cluster_name,
+            owner: &owner,
+            tiers: Some(&facts.tiers),
+        })
+        .map_err(spec_failure)?;
+    for warning in &job.warnings {
+        ctx.warn(warning.clone());
+    }
+    Ok(job)
+}
+
+/// The job key of the options, for the states that need nothing else.
+fn job_key(o: &Options) -> Result<JobKey, Failure> {
+    for (option, value) in [
+        ("role", &o.job.role),
+        ("environment", &o.job.environment),
+        ("name", &o.job.name),
+    ] {
+        check_identifier(option, value).map_err(|e| Failure::new(format!("{option}: {}", e.0)))?;
+    }
+    Ok(JobKey::new(&o.job.role, &o.job.environment, &o.job.name))
+}
+
+/// Instances restarted at a time: `update.batch_size` (Aurora's default 1).
+fn restart_batch_size(o: &Options) -> usize {
+    let size = o.job.update.as_ref().map_or(1, |u| u.batch_size);
+    usize::try_from(size).unwrap_or(1).max(1)
+}
+
+fn spec_failure(e: impl std::fmt::Display) -> Failure {
+    Failure::new(e.to_string())
+}
+
+fn task_config_mut(config: &mut JobConfiguration) -> &mut TaskConfig {
+    config.task_config.get_or_insert_with(TaskConfig::default)
+}
+
+/// The desired TaskConfig as the scheduler would store it (tier, production, task links filled).
+fn populated(conn: &Connection, job: &JobModel) -> Result<TaskConfig, Failure> {
+    let response = conn.client.call(&PopulateJobConfig {
+        description: Some(job.config.clone()),
+    })?;
+    if response.code() != ResponseCode::OK {
+        return Err(Failure::new(format!(
+            "the scheduler refuses {}: {}",
+            job.key,
+            response.detail_messages().join("; ")
+        )));
+    }
+    match response.result {
+        Some(Payload::PopulateJobResult(r)) => r
+            .task_config
+            .ok_or_else(|| Failure::new("populateJobConfig answered without a task configuration")),
+        _ => Err(Failure::new("populateJobConfig answered without a result")),
+    }
+}
+
+fn same_as_running(desired: &TaskConfig, tasks: &[ScheduledTask]) -> bool {
+    tasks
+        .iter()
+        .all(|t| config(t).is_some_and(|c| same_config(c, desired)))
+}
+
+/// Equal as the executor and the scheduler see them: sets in any order, executor JSON parsed.
+fn same_config(a: &TaskConfig, b: &TaskConfig) -> bool {
+    readable(a) == readable(b)
+}
+
+/// The job's configuration as it runs, for `--diff`: instance count and each distinct config.
+fn current_state(tasks: &[ScheduledTask]) -> Value {
+    let newest = newest_per_instance(tasks);
+    let live: Vec<&ScheduledTask> = newest
+        .values()
+        .copied()
+        .filter(|t| status(t).is_active())
+        .collect();
+    let Some(first) = live.first().and_then(|t| config(t)) else {
+        return json!({});
+    };
+    json!({"instances": live.len(), "task_config": readable(first)})
+}
+
+fn desired_state(conn: &Connection, job: &JobModel) -> Result<Value, Failure> {
+    let desired = populated(conn, job)?;
+    Ok(state_json(job.instance_count(), &desired))
+}
+
+fn state_json(instances: i32, config: &TaskConfig) -> Value {
+    json!({"instances": instances, "task_config": readable(config)})
+}
+
+fn sorted(mut ids: Vec<i32>) -> Vec<i32> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// What an update would do, per instance, as the scheduler computes it (getJobUpdateDiff).
+struct Plan {
+    add: Vec<i32>,
+    update: Vec<i32>,
+    remove: Vec<i32>,
+    unchanged: Vec<i32>,
+}
+
+fn update_plan(conn: &Connection, request: &JobUpdateRequest) -> Result<Plan, Failure> {
+    let mut preview = request.clone();
+    preview.metadata = None;
+    let response = conn.client.call_ok(&GetJobUpdateDiff {
+        request: Some(preview),
+    })?;
+    let diff = match response.result {
+        Some(Payload::GetJobUpdateDiffResult(d)) => d,
+        _ => GetJobUpdateDiffResult::default(),
+    };
+    let ids = |groups: &Option<Vec<ConfigGroup>>| -> Vec<i32> {
+        sorted(
+            groups
+                .iter()
+                .flatten()
+                .flat_map(|g| g.instances.iter().flatten())
+                .flat_map(|r: &Range| r.first..=r.last)
+                .collect(),
+        )
+    };
+    Ok(Plan {
+        add: ids(&diff.add),
+        update: ids(&diff.update),
+        remove: ids(&diff.remove),
+        unchanged: ids(&diff.unchanged),
+    })
+}
+
+impl Plan {
+    fn is_noop(&self) -> bool {
+        self.add.is_empty() && self.update.is_empty() && self.remove.is_empty()
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"add": self.add, "update": self.update, "remove": self.remove, "unchanged": self.unchanged})
+    }
+
+    fn describe(&self) -> String {
+        let parts: Vec<String> = [
+            ("add", &self.add),
+            ("update", &self.update),
+            ("remove", &self.remove),
+            ("leave alone", &self.unchanged),
+        ]
+        .iter()
+        .filter(|(_, ids)| !ids.is_empty())
+        .map(|(what, ids)| format!("{what} {}", describe_ids(ids)))
+        .collect();
+        parts.join(", ")
+    }
+}
+
+const EXAMPLES: &str = r#"- name: Run a Python web service, two instances
+  aurora.scheduler.job:
+    scheduler_url: http://aurora.example.com:8081
+    role: www-data
+    environment: prod
+    name: hello
+    instances: 2
+    task:
+      processes:
+        - name: web
+          # Aurora's own template, kept from Jinja with !unsafe:
+          cmdline: !unsafe "python3 -m http.server {{thermos.ports[http]}}"
+      resources: {cpu: 0.5, ram: 128MiB, disk: 256MiB}
+    update:
+      batch_size: 1
+      watch_secs: 30
+
+- name: The same, with the spelling neither Jinja nor the shell claims
+  aurora.scheduler.job:
+    role: www-data
+    environment: prod
+    name: hello
+    instances: 2
+    task:
+      processes:
+        - name: web
+          cmdline: "python3 -m http.server %{thermos.ports[http]} --instance %{mesos.instance}"
+      resources: {cpu: 0.5, ram: 128MiB, disk: 256MiB}
+
+- name: Deploy version 1.4.2 and fail with the reason if the update rolls back
+  aurora.scheduler.job:
+    role: ml
+    environment: prod
+    name: scorer
+    instances: 6
+    tier: preferred
+    metadata: {version: "1.4.2", team: search}
+    constraints: {rack: "limit:2"}
+    health_check:
+      http: {endpoint: /health}
+    task:
+      processes:
+        - {name: fetch, cmdline: "fetch-model scorer 1.4.2", ephemeral: true}
+        - {name: serve, cmdline: "scorer --port %{thermos.ports[http]}"}
+      ordering: [fetch, serve]
+      resources: {cpu: 2, ram: 4GiB, disk: 10GiB}
+    update: {batch_size: 2, watch_secs: 60, max_total_failures: 1}
+    wait_timeout: 1800
+    on_timeout: rollback
+
+- name: Run a batch job to completion
+  aurora.scheduler.job:
+    role: ml
+    environment: devel
+    name: train-2026-11
+    service: false
+    state: finished
+    task:
+      processes:
+        - {name: train, cmdline: "python3 train.py --epochs 10"}
+      resources: {cpu: 4, ram: 8GiB, disk: 20GiB}
+
+- name: Roll a restart through the instances, two at a time
+  aurora.scheduler.job:
+    role: www-data
+    environment: prod
+    name: hello
+    state: restarted
+    update: {batch_size: 2}
+
+- name: Kill the job
+  aurora.scheduler.job:
+    role: www-data
+    environment: prod
+    name: hello
+    state: absent
+
+- name: Bring a job defined in an .aurora file (aurora job inspect --write-json)
+  aurora.scheduler.job:
+    role: www-data
+    environment: prod
+    name: legacy
+    instances: 3
+    executor_config: "{{ lookup('file', 'legacy.json') }}"
+"#;
+
+const RETURN: &str = r#"job:
+  description: The job key, C(role/environment/name).
+  returned: always
+  type: str
+  sample: www-data/prod/hello
+scheduler_url:
+  description: The scheduler the module talked to.
+  returned: always
+  type: str
+  sample: http://aurora.example.com:8081
+instances:
+  description: Instance counts by task status, after the change (or as found, in check mode).
+  returned: always
+  type: dict
+  sample: {RUNNING: 2}
+plan:
+  description:
+    - What the scheduler would do, or did, per instance id.
+    - For C(present), the groups of C(getJobUpdateDiff) (C(add), C(update), C(remove), C(unchanged)); for C(absent), C(remove); for C(restarted), the C(restart) batches.
+  returned: when something changes
+  type: dict
+  sample: {add: [], update: [0, 1], remove: [], unchanged: []}
+update_id:
+  description: The id of the rolling update started or joined.
+  returned: when an update was started or joined
+  type: str
+  sample: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11
+update:
+  description: The update started or joined, with its final status.
+  returned: when an update was started or joined
+  type: dict
+  sample: {id: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11, status: ROLLED_FORWARD}
+durations:
+  description: Seconds spent in all (C(total_secs)) and waiting for the outcome (C(wait_secs)).
+  returned: always
+  type: dict
+  sample: {total_secs: 48.2, wait_secs: 47.9}
+msg:
+  description: What was done, or would be done in check mode.
+  returned: always
+  type: str
+  sample: www-data/prod/hello update 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11 rolled forward
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ansible::{check_sidecar, committed_module_docs_dir};
+
+    #[test]
+    fn job_sidecar_docs_are_current() {
+        if let Err(stale) = check_sidecar(&Job, &committed_module_docs_dir()) {
+            panic!("{stale}; run `aurora-ansible docs` and commit plugins/modules/job.yml");
+        }
+    }
+
+    #[test]
+    fn restart_batch_size_follows_the_update_settings() {
+        let options = |update: Option<i64>| -> Options {
+            let mut args = json!({"role": "r", "environment": "devel", "name": "n"});
+            if let Some(size) = update {
+                args["update"] = json!({"batch_size": size});
+            }
+            serde_json::from_value(args).unwrap()
+        };
+        assert_eq!(restart_batch_size(&options(None)), 1);
+        assert_eq!(restart_batch_size(&options(Some(3))), 3);
+    }
+
+    #[test]
+    fn job_key_names_the_bad_option() {
+        let options: Options =
+            serde_json::from_value(json!({"role": "r", "environment": "dev el", "name": "n"}))
+                .unwrap();
+        let failure = job_key(&options).unwrap_err();
+        assert!(
+            failure.msg().starts_with("environment:"),
+            "{}",
+            failure.msg()
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Mechanics every module shares: the connection options and client, waiting with a deadline,
+//! reading tasks, and following rolling updates. Modules tell their story; this is the grammar.
+
+pub mod connection;
+pub mod tasks;
+pub mod updates;
+pub mod wait;
