@@ -290,3 +290,53 @@ pub(crate) fn to_choice(value: &Value, choices: &[Value]) -> Option<Value> {
         })
         .cloned()
 }
+
+const SIZE_UNITS: &[(char, u32)] = &[('B', 0), ('K', 1), ('M', 2), ('G', 3), ('T', 4), ('P', 5)];
+
+/// Bytes in a size as users write it (`1024`, `512MiB`, `512MB`, `512M`, `1.5G`, `2 GiB`,
+/// case-insensitive units), like Ansible's `human_to_bytes`: K, M, G... are powers of 1024.
+pub fn human_to_bytes(text: &str) -> Result<u64, Reason> {
+    let bad = |why: &str| {
+        format!("{text:?} is not a size: {why}; write bytes (1073741824) or a number with a unit such as 512MiB, 2GiB or 1.5G")
+    };
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    if number.is_empty() {
+        return Err(bad("it does not start with a number"));
+    }
+    let power =
+        unit_power(unit.trim()).ok_or_else(|| bad(&format!("unknown unit {:?}", unit.trim())))?;
+    let multiplier = 1024u64.pow(power);
+    let bytes = if let Ok(whole) = number.parse::<u64>() {
+        whole.checked_mul(multiplier)
+    } else {
+        let value: f64 = number.parse().map_err(|_| bad("the number is malformed"))?;
+        let bytes = (value * multiplier as f64).round();
+        (bytes.is_finite() && bytes <= i64::MAX as f64).then_some(bytes as u64)
+    };
+    match bytes {
+        Some(b) if b <= i64::MAX as u64 => Ok(b),
+        _ => Err(bad("it is too large")),
+    }
+}
+
+/// The power of 1024 a unit stands for: `""`/`B` 0, `K`/`KB`/`KiB` 1, `M`/`MB`/`MiB` 2, ...
+fn unit_power(unit: &str) -> Option<u32> {
+    if unit.is_empty() {
+        return Some(0);
+    }
+    let upper = unit.to_ascii_uppercase();
+    let mut chars = upper.chars();
+    let first = chars.next()?;
+    let (_, power) = SIZE_UNITS.iter().find(|(c, _)| *c == first)?;
+    let rest: String = chars.collect();
+    let suffix_ok = if *power == 0 {
+        rest.is_empty()
+    } else {
+        matches!(rest.as_str(), "" | "B" | "IB")
+    };
+    suffix_ok.then_some(*power)
+}

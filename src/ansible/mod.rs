@@ -39,7 +39,7 @@
 //! Its test `check_sidecar(&Job, &committed_module_docs_dir())` keeps `plugins/modules/job.yml`
 //! (written by `aurora-ansible docs`) in step with the code. A module never prints to stdout.
 
-mod convert;
+pub mod convert;
 mod docs;
 mod mask;
 mod module;

@@ -550,8 +550,11 @@ impl<'a, 'e> Checker<'a, 'e> {
             Kind::Path => self.convert(value, path, element, "path", |v| {
                 convert::to_str(v).map(|s| expand_home(s, self.env))
             }),
+            // Checked here, so a bad size is reported with its option's path; passed on as
+            // written, for the module's own Size type to read.
             Kind::Size => self.convert(value, path, element, "bytes", |v| match v {
-                Value::Number(_) | Value::String(_) => Ok(v.clone()),
+                Value::Number(_) => Ok(v.clone()),
+                Value::String(text) => convert::human_to_bytes(text).map(|_| v.clone()),
                 other => Err(format!(
                     "a size is a number of bytes or a string such as 512MiB, not a {}",
                     type_name(other)

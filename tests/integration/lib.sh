@@ -8,11 +8,12 @@ PYTHON=$(command -v python3)
 
 # start_sim ARGS...: starts aurora-sim with ARGS, sets AURORA_URL; stopped when the script exits.
 start_sim() {
-  local log
-  log=$(mktemp)
+  # Global, not local: the EXIT trap reads it after this function has returned.
+  SIM_LOG=$(mktemp)
+  local log=$SIM_LOG
   "$AURORA_BIN/aurora-sim" --listen 127.0.0.1:0 "$@" >"$log" 2>"$log.err" &
   SIM_PID=$!
-  trap 'kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; rm -f "$log" "$log.err"' EXIT
+  trap 'kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; rm -f "$SIM_LOG" "$SIM_LOG.err"' EXIT
   for _ in $(seq 200); do [ -s "$log" ] && break; sleep 0.05; done
   AURORA_URL=$(head -n1 "$log")
   if [ -z "$AURORA_URL" ]; then

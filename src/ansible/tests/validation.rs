@@ -172,6 +172,16 @@ fn sizes_pass_through_for_their_own_deserializer() {
 }
 
 #[test]
+fn a_malformed_size_is_refused_with_its_option_path() {
+    assert_eq!(
+        only_error(with(json!({"resources": {"cpu": 1, "ram": "lots"}}))),
+        "argument 'ram' is of type str and we were unable to convert to bytes: \"lots\" is not \
+         a size: it does not start with a number; write bytes (1073741824) or a number with a \
+         unit such as 512MiB, 2GiB or 1.5G found in resources"
+    );
+}
+
+#[test]
 fn numbers_below_the_types_minimum_are_refused() {
     assert_eq!(
         only_error(with(json!({"instances": -1}))),

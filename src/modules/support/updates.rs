@@ -172,6 +172,10 @@ impl Connection {
             .flatten()
             .filter_map(|e| {
                 let status = e.status?;
+                // The first event carries the message the update was started with, not a reason.
+                if status == JobUpdateStatus::ROLLING_FORWARD {
+                    return None;
+                }
                 let message = e.message.as_deref().filter(|m| !m.is_empty())?;
                 Some(format!("{status}: {message}"))
             })
@@ -195,8 +199,11 @@ impl Connection {
                 event.instance_id,
                 event.action.map(|a| a.to_string()).unwrap_or_default()
             );
-            if let Some(message) = event.message.as_deref().filter(|m| !m.is_empty()) {
-                line.push_str(&format!(": {message}"));
+            match event.message.as_deref().filter(|m| !m.is_empty()) {
+                // Already told by the update's own event (the scheduler repeats it there).
+                Some(message) if reasons.iter().any(|r| r.contains(message)) => continue,
+                Some(message) => line.push_str(&format!(": {message}")),
+                None => {}
             }
             reasons.push(line);
         }

@@ -10,7 +10,7 @@ for playbook in tests/integration/targets/job/playbooks/*.yml; do
   run_playbook "$playbook" || failed=1
 done
 # ansible-doc renders the module's documentation from its sidecar file.
-doc=$(ansible-doc aurora.scheduler.job)
+doc=$(ANSIBLE_NOCOLOR=1 ansible-doc aurora.scheduler.job)
 for expected in "MODULE aurora.scheduler.job" "scheduler_url" "on_timeout" "EXAMPLES" "RETURN VALUES"; do
   grep -q "$expected" <<<"$doc" || { echo "ansible-doc aurora.scheduler.job lacks: $expected" >&2; failed=1; }
 done
