@@ -10,6 +10,8 @@ MODULE_DIR := $(COLLECTION)/plugins/modules
 VENV := .venv
 # Cargo's own target directory when one is set, as in a shared build.
 RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
+# The module executable is built with Cargo's `module` profile (small: Ansible copies it per task).
+MODULE_BUILD := $(or $(CARGO_TARGET_DIR),target)/module
 
 .PHONY: help build venv test check-collection test-rust test-integration demo bench collection fmt lint clean
 
@@ -18,12 +20,13 @@ help: ## list the targets
 
 build: ## build both binaries and install the module executable into the collection
 	cargo build --release --locked --bins
+	cargo build --profile module --locked --bin aurora-ansible
 	@# One real file under the first module name, relative links for the others: links inside the
 	@# collection survive `ansible-galaxy collection build` (binary-modules.md §4.2).
 	@# Links of names no longer in MODULES are removed.
 	@find $(MODULE_DIR) -mindepth 1 -type l -delete
 	@first=$(firstword $(MODULES)); \
-	install -m 0755 $(RELEASE)/aurora-ansible $(MODULE_DIR)/$$first; \
+	install -m 0755 $(MODULE_BUILD)/aurora-ansible $(MODULE_DIR)/$$first; \
 	for m in $(wordlist 2,99,$(MODULES)); do ln -sfn $$first $(MODULE_DIR)/$$m; done
 
 venv: $(VENV)/.ansible-core-$(ANSIBLE_CORE_VERSION) ## Python venv with the pinned ansible-core
@@ -50,7 +53,7 @@ test-integration: build venv ## ansible-playbook tests against aurora-sim
 demo: build venv ## start aurora-sim and run playbooks/demo.yml against it (two services, one batch job)
 	scripts/demo.sh
 
-bench: ## print the figures design.md sets targets for
+bench: build venv ## print the figures design.md sets targets for
 	scripts/bench.sh
 
 collection: build venv ## build the collection tarball into build/

@@ -159,6 +159,76 @@ pub fn check_sidecar(module: &dyn AnyModule, dir: &Path) -> Result<(), DocsError
     Err(DocsError::Stale { path, difference })
 }
 
+/// One example task: its name, and the options it gives the module, validated.
+pub type Example = (String, serde_json::Map<String, Value>);
+
+/// Each task of a module's EXAMPLES that calls it, as `(task name, options)`, with its options
+/// checked and normalised by the module's own validation as a playbook run would; so a test can
+/// take every example further (into the job model, say) and the examples never drift from what
+/// the module accepts. Tasks whose options Jinja would template are left out; `!unsafe` values
+/// are literal and kept.
+pub fn validated_examples(module: &dyn AnyModule) -> Result<Vec<Example>, String> {
+    let fqcn = super::fqcn(module.name());
+    let docs = module.documentation();
+    let tasks: Vec<serde_yaml_ng::Value> = serde_yaml_ng::from_str(&docs.examples)
+        .map_err(|e| format!("EXAMPLES of {fqcn} is not a YAML list of tasks: {e}"))?;
+    let schema = module.schema();
+    let mut examples = Vec::new();
+    for task in tasks {
+        let name = task
+            .get("name")
+            .and_then(serde_yaml_ng::Value::as_str)
+            .unwrap_or("(unnamed)")
+            .to_owned();
+        let Some(args) = task.get(fqcn.as_str()) else {
+            continue;
+        };
+        if templated(args) {
+            continue;
+        }
+        let args = serde_json::to_value(without_tags(args.clone()))
+            .map_err(|e| format!("example {name:?}: {e}"))?;
+        let Value::Object(args) = args else {
+            return Err(format!(
+                "example {name:?}: the options of {fqcn} are not a mapping"
+            ));
+        };
+        let validation = super::validate_options(&schema, &args, &fqcn, &|_| None);
+        if let Some(message) = validation.message() {
+            return Err(format!("example {name:?}: {message}"));
+        }
+        examples.push((name, validation.params));
+    }
+    Ok(examples)
+}
+
+/// Whether Jinja would template some value (a string holding `{{`, not tagged `!unsafe`).
+fn templated(value: &serde_yaml_ng::Value) -> bool {
+    use serde_yaml_ng::Value as Y;
+    match value {
+        Y::String(text) => text.contains("{{"),
+        Y::Sequence(items) => items.iter().any(templated),
+        Y::Mapping(map) => map.values().any(templated),
+        _ => false,
+    }
+}
+
+/// The value with YAML tags such as `!unsafe` dropped, as Ansible hands the module the tagged
+/// value itself.
+fn without_tags(value: serde_yaml_ng::Value) -> serde_yaml_ng::Value {
+    use serde_yaml_ng::Value as Y;
+    match value {
+        Y::Tagged(tagged) => without_tags(tagged.value),
+        Y::Sequence(items) => Y::Sequence(items.into_iter().map(without_tags).collect()),
+        Y::Mapping(map) => Y::Mapping(
+            map.into_iter()
+                .map(|(k, v)| (without_tags(k), without_tags(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn check_examples(examples: &str) -> Result<(), String> {
     serde_yaml_ng::from_str::<serde_yaml_ng::Value>(examples)
         .map(|_| ())

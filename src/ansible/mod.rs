@@ -51,7 +51,7 @@ mod yaml;
 
 pub use docs::{
     check_sidecar, committed_module_docs_dir, render_sidecar, sidecar_path, stale_sidecars,
-    write_sidecars, DocsError, MODULE_DOCS_DIR,
+    validated_examples, write_sidecars, DocsError, MODULE_DOCS_DIR,
 };
 pub use mask::{remove_values, NO_LOG_PLACEHOLDER};
 pub use module::{AnyModule, Documentation, Module, Support, DEFAULT_AUTHOR};

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking;
@@ -438,9 +438,45 @@ fn install_crypto_provider() {
     });
 }
 
+/// How HTTPS connections are checked.
+#[derive(Clone)]
+struct TlsSettings {
+    validate_certs: bool,
+    /// From `ca_path`, trusted besides the system's CAs.
+    extra_roots: Vec<reqwest::Certificate>,
+}
+
+/// A reqwest client for TBinary calls; with `tls`, for HTTPS with the system's CAs and those
+/// settings, without it, for plain HTTP only.
+fn http_client(timeout: Duration, tls: Option<&TlsSettings>) -> Result<blocking::Client, String> {
+    let mut headers = HeaderMap::new();
+    let binary = HeaderValue::from_static(Encoding::Binary.content_type());
+    headers.insert(CONTENT_TYPE, binary.clone());
+    // reqwest sends `Accept: */*` unless told otherwise, which gets a TJSON reply (§1.2).
+    headers.insert(ACCEPT, binary);
+    let mut builder = blocking::Client::builder()
+        .user_agent(USER_AGENT)
+        .default_headers(headers)
+        .timeout(timeout)
+        // Redirects are followed by hand: bounded, replayed with the body, and reported.
+        .redirect(reqwest::redirect::Policy::none());
+    builder = match tls {
+        None => builder.tls_certs_only(Vec::new()),
+        Some(tls) if !tls.validate_certs => builder.tls_danger_accept_invalid_certs(true),
+        Some(tls) if tls.extra_roots.is_empty() => builder,
+        Some(tls) => builder.tls_certs_merge(tls.extra_roots.clone()),
+    };
+    builder.build().map_err(|e| error_chain(&e))
+}
+
 /// A client of one scheduler. Cheap to share by reference; calls are blocking.
 pub struct Client {
-    http: blocking::Client,
+    /// For `http://` URLs. It loads no CA certificates: reading the system's takes longer than
+    /// a whole module run against a scheduler on the same network.
+    plain: blocking::Client,
+    /// For `https://` URLs, built when the first one is met (the endpoint, or a redirect).
+    secure: OnceLock<blocking::Client>,
+    tls: TlsSettings,
     endpoint: Url,
     /// Precomputed `Authorization` value, marked sensitive.
     auth: Option<HeaderValue>,
@@ -469,40 +505,33 @@ impl Client {
         let endpoint = api_endpoint(&config.scheduler_url).map_err(config_error)?;
         install_crypto_provider();
 
-        let mut headers = HeaderMap::new();
-        let binary = HeaderValue::from_static(Encoding::Binary.content_type());
-        headers.insert(CONTENT_TYPE, binary.clone());
-        // reqwest sends `Accept: */*` unless told otherwise, which gets a TJSON reply (§1.2).
-        headers.insert(ACCEPT, binary);
-
-        let mut builder = blocking::Client::builder()
-            .user_agent(USER_AGENT)
-            .default_headers(headers)
-            .timeout(config.timeout)
-            // Redirects are followed by hand: bounded, replayed with the body, and reported.
-            .redirect(reqwest::redirect::Policy::none());
-        if !config.validate_certs {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
+        let mut tls = TlsSettings {
+            validate_certs: config.validate_certs,
+            extra_roots: Vec::new(),
+        };
         if let Some(path) = &config.ca_path {
             let pem = std::fs::read(path).map_err(|e| {
                 config_error(format!("cannot read ca_path {}: {e}", path.display()))
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            tls.extra_roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 config_error(format!(
                     "ca_path {} holds no usable PEM certificate: {e}",
                     path.display()
                 ))
             })?;
-            if certs.is_empty() {
+            if tls.extra_roots.is_empty() {
                 return Err(config_error(format!(
                     "ca_path {} holds no PEM certificate",
                     path.display()
                 )));
             }
-            builder = builder.tls_certs_merge(certs);
         }
-        let http = builder.build().map_err(|e| config_error(error_chain(&e)))?;
+        let plain = http_client(config.timeout, None).map_err(config_error)?;
+        let secure = OnceLock::new();
+        if endpoint.scheme() == "https" {
+            // Built now, so a bad TLS setting is reported as the configuration error it is.
+            let _ = secure.set(http_client(config.timeout, Some(&tls)).map_err(config_error)?);
+        }
 
         let password = config.password.as_deref().unwrap_or("");
         let auth = config
@@ -510,7 +539,9 @@ impl Client {
             .as_ref()
             .map(|user| basic_auth(user, password));
         Ok(Client {
-            http,
+            plain,
+            secure,
+            tls,
             endpoint,
             auth,
             username: config.username.clone(),
@@ -581,6 +612,22 @@ impl Client {
         })
     }
 
+    /// The reqwest client for a URL's scheme.
+    fn http_for(&self, url: &Url) -> Result<&blocking::Client, ClientError> {
+        if url.scheme() != "https" {
+            return Ok(&self.plain);
+        }
+        if let Some(client) = self.secure.get() {
+            return Ok(client);
+        }
+        let client =
+            http_client(self.timeout, Some(&self.tls)).map_err(|message| ClientError::Config {
+                url: url.to_string(),
+                message,
+            })?;
+        Ok(self.secure.get_or_init(|| client))
+    }
+
     /// One attempt: POST the call, following up to `MAX_REDIRECTS` leader redirects.
     fn exchange(
         &self,
@@ -591,7 +638,7 @@ impl Client {
         let mut url = self.endpoint.clone();
         let mut chain = vec![url.to_string()];
         loop {
-            let mut request = self.http.post(url.clone()).body(body.to_vec());
+            let mut request = self.http_for(&url)?.post(url.clone()).body(body.to_vec());
             if let Some(auth) = &self.auth {
                 request = request.header(AUTHORIZATION, auth.clone());
             }

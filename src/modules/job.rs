@@ -969,7 +969,7 @@ const EXAMPLES: &str = r#"- name: Run a Python web service, two instances
       http: {endpoint: /health}
     task:
       processes:
-        - {name: fetch, cmdline: "fetch-model scorer 1.4.2", ephemeral: true}
+        - {name: fetch, cmdline: "fetch-model scorer 1.4.2"}
         - {name: serve, cmdline: "scorer --port %{thermos.ports[http]}"}
       ordering: [fetch, serve]
       resources: {cpu: 2, ram: 4GiB, disk: 10GiB}
@@ -1066,6 +1066,33 @@ mod tests {
     fn job_sidecar_docs_are_current() {
         if let Err(stale) = check_sidecar(&Job, &committed_module_docs_dir()) {
             panic!("{stale}; run `aurora-ansible docs` and commit plugins/modules/job.yml");
+        }
+    }
+
+    #[test]
+    fn every_example_is_a_job_the_model_builds() {
+        let examples = crate::ansible::validated_examples(&Job).unwrap_or_else(|e| panic!("{e}"));
+        assert!(examples.len() >= 5, "{} examples", examples.len());
+        for (name, params) in examples {
+            let options: Options = serde_json::from_value(Value::Object(params))
+                .unwrap_or_else(|e| panic!("example {name:?}: {e}"));
+            // These two need only the job key.
+            if matches!(options.state, State::Absent | State::Restarted) {
+                assert!(job_key(&options).is_ok(), "example {name:?}");
+                continue;
+            }
+            let mut job = options.job.clone();
+            if options.state == State::Finished && job.service.is_none() {
+                job.service = Some(false);
+            }
+            let context = BuildContext {
+                cluster: "example",
+                owner: "someone",
+                tiers: None,
+            };
+            if let Err(e) = job.build(&context) {
+                panic!("example {name:?}: {}", spec_failure(e).msg());
+            }
         }
     }
 

@@ -614,6 +614,26 @@ fn ca_path_adds_a_trusted_ca() {
     assert_eq!(server.requests().len(), 1);
 }
 
+#[test]
+fn a_plain_http_scheduler_redirecting_to_https_gets_the_tls_settings() {
+    // The client for http:// URLs carries no CA roots; an https:// redirect target must still be
+    // verified with the system's roots and ca_path.
+    let secure = TestServer::start_tls(|_, r, _| ok_reply(r));
+    let secure_url = secure.url();
+    let plain = TestServer::start(move |_, _, _| {
+        Reply::status(307).header("Location", &format!("{secure_url}/api"))
+    });
+    let trusted = ClientConfig {
+        ca_path: Some(ca_path()),
+        ..config(&plain.url())
+    };
+    Client::new(&trusted).unwrap().call(&read_call()).unwrap();
+    assert_eq!(secure.requests().len(), 1);
+
+    let e = client(&plain.url()).call(&read_call()).unwrap_err();
+    assert!(e.to_string().contains("ca_path"), "{e}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Error texts
 

@@ -1,0 +1,172 @@
+"""make bench, module figures (design.md targets): the per-task cost of the job module in
+ansible-playbook against a do-nothing compiled module and a Python module (ansible.builtin.uri)
+making a scheduler call; one run of the module outside Ansible; the executable's size.
+
+Run by scripts/bench.sh with the venv's python, after `make build venv`. Starts aurora-sim on
+127.0.0.1 and stops it on exit. Figures, not pass/fail: the targets are printed beside them.
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "release"
+MODULE = ROOT / "ansible_collections/aurora/scheduler/plugins/modules/job"
+TASKS = 50  # tasks per playbook
+ROUNDS = 3  # playbook runs per case; the median counts
+DIRECT_RUNS = 50
+
+JOB = {
+    "role": "bench",
+    "environment": "devel",
+    "name": "noop",
+    "instances": 2,
+    "wait": True,
+    "task": {
+        "processes": [{"name": "main", "cmdline": "sleep 100000"}],
+        "resources": {"cpu": 0.1, "ram": "16MiB", "disk": "16MiB"},
+    },
+}
+
+
+def start_simulator():
+    sim = subprocess.Popen(
+        [BIN / "aurora-sim", "--listen", "127.0.0.1:0", "--hosts", "6", "--time-scale", "100"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    url = sim.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        sim.kill()
+        sys.exit(f"aurora-sim did not start (first line: {url!r})")
+    return sim, url
+
+
+def run_module_once(args_file, executable=MODULE):
+    """Wall time in ms and stdout of one direct run of a module executable. No timeout here:
+    Python waits for one by polling at growing intervals, which would add milliseconds; the
+    module bounds its own calls (its `timeout` option)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        subprocess.run([executable, args_file], stdout=out, stderr=subprocess.DEVNULL)
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        out.seek(0)
+        return elapsed_ms, out.read()
+
+
+def peak_rss_kib(args_file):
+    """Peak RSS of one direct run, as /usr/bin/time measures it; None without it. (A child forked
+    from this Python process would count Python's own pages, as rusage carries them over exec.)"""
+    gnu_time = shutil.which("time", path="/usr/bin:/bin")
+    if gnu_time is None:
+        return None
+    done = subprocess.run([gnu_time, "-f", "%M", MODULE, args_file],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60)
+    return int(done.stderr.strip().splitlines()[-1])
+
+
+def playbook(tasks):
+    return [{"name": "bench", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]
+
+
+def time_playbook(path, env, work):
+    """Median wall seconds of ROUNDS runs of ansible-playbook on PATH."""
+    runs = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        done = subprocess.run(
+            ["ansible-playbook", "-i", "localhost,", path],
+            cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600,
+        )
+        runs.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            sys.exit(f"{path.name} failed:\n{done.stdout[-3000:]}")
+        if "changed=" in done.stdout and "changed=0" not in done.stdout:
+            sys.exit(f"{path.name}: a no-op task reported a change:\n{done.stdout[-3000:]}")
+    return statistics.median(runs)
+
+
+def main():
+    if not MODULE.exists():
+        sys.exit(f"{MODULE} is missing: run make build first")
+    work = Path(tempfile.mkdtemp(prefix="aurora-bench-"))
+    sim, url = start_simulator()
+    try:
+        measure(work, url)
+    finally:
+        sim.kill()
+        sim.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(work, url):
+    job = dict(JOB, scheduler_url=url)
+    args_file = work / "args.json"
+    args_file.write_text(json.dumps(dict(job, _ansible_module_name="aurora.scheduler.job")))
+
+    # The job is created once; every measured run finds it as wanted and changes nothing.
+    _, out = run_module_once(args_file)
+    if json.loads(out).get("failed"):
+        sys.exit(f"creating the bench job failed: {out.decode()}")
+
+    # The do-nothing compiled module, built here so no binary is ever committed.
+    library = work / "library"
+    library.mkdir()
+    noop = library / "noop_module"
+    subprocess.run(
+        ["rustc", "-O", "-C", "strip=symbols", "-o", noop, ROOT / "benches/noop_module/main.rs"],
+        check=True, timeout=300,
+    )
+
+    # One run outside Ansible, beside the floor of starting any process from here.
+    times = sorted(run_module_once(args_file)[0] for _ in range(DIRECT_RUNS))
+    floor = statistics.median(run_module_once(args_file, noop)[0] for _ in range(DIRECT_RUNS))
+    rss = [peak_rss_kib(args_file) for _ in range(5)]
+    rss_text = "n/a (no /usr/bin/time)" if None in rss else f"{max(rss) / 1024:.1f} MiB"
+    p90 = times[int(len(times) * 0.9) - 1]
+    print(f"job module run directly, no-op, {DIRECT_RUNS} runs: median {statistics.median(times):.2f} ms, "
+          f"p90 {p90:.2f} ms, peak RSS {rss_text}  (target: under 5 ms median, under 10 MB); "
+          f"the do-nothing module takes {floor:.2f} ms")
+
+    size_mib = MODULE.stat().st_size / (1024 * 1024)
+    print(f"module executable: {size_mib:.2f} MiB stripped  (target: under 8 MB); "
+          f"Ansible copies it on every task")
+
+    get_tasks = [1, "getTasksStatus", 1, 0,
+                 {"1": {"rec": {"14": {"str": "bench"}, "9": {"str": "devel"}, "2": {"str": "noop"}}}}]
+    cases = {
+        "empty": [],
+        "job": [{"aurora.scheduler.job": job}] * TASKS,
+        "noop": [{"noop_module": {}}] * TASKS,
+        "uri": [{"ansible.builtin.uri": {
+            "url": f"{url}/api", "method": "POST", "body_format": "raw", "body": json.dumps(get_tasks),
+            "headers": {"Content-Type": "application/vnd.apache.thrift.json"},
+        }}] * TASKS,
+    }
+    venv_bin = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=venv_bin + os.pathsep + os.environ.get("PATH", ""),
+               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_LIBRARY=str(library),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    seconds = {}
+    for name, tasks in cases.items():
+        path = work / f"{name}.yml"
+        path.write_text(json.dumps(playbook(tasks)))  # JSON is YAML
+        seconds[name] = time_playbook(path, env, work)
+    per_task = {name: (seconds[name] - seconds["empty"]) / TASKS * 1000 for name in ("job", "noop", "uri")}
+    print(f"per task in ansible-playbook ({TASKS} tasks, median of {ROUNDS}, net of an empty play "
+          f"of {seconds['empty']:.2f} s): job no-op {per_task['job']:.1f} ms, do-nothing compiled module "
+          f"{per_task['noop']:.1f} ms, ansible.builtin.uri (one getTasksStatus call) {per_task['uri']:.1f} ms")
+    print(f"job / do-nothing module: {per_task['job'] / per_task['noop']:.2f}x  (target: within 1.2x); "
+          f"job / uri: {per_task['job'] / per_task['uri']:.2f}x  (target: at most 0.3x)")
+
+
+if __name__ == "__main__":
+    main()
