@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
-use crate::api::keys::check_identifier;
 use crate::api::methods::{
     CreateJob, GetJobUpdateDiff, KillTasks, PopulateJobConfig, RestartShards, StartJobUpdate,
 };
@@ -21,9 +20,10 @@ use crate::api::types::{
 use crate::spec::{adopt_running, readable, BuildContext, Job as JobModel, JobOptions};
 
 use super::support::connection::{local_user, Connection, ConnectionOptions};
+use super::support::instances::{instance_failed, wait_for_instances, wait_until_killed, Goal};
+use super::support::job_key::checked_job_key;
 use super::support::tasks::{
-    config, counts_by_status, describe_ids, instance_id, last_message, newest_per_instance, status,
-    task_id,
+    config, counts_by_status, describe_ids, instance_id, newest_per_instance, status, task_id,
 };
 use super::support::updates::{
     describe, metadata_value, summary_status, update_json, update_metadata, OnConflict, OnTimeout,
@@ -322,7 +322,7 @@ fn finish_update(
     let tasks = wait_for_instances(
         conn,
         &job.key,
-        job.instance_count(),
+        0..job.instance_count(),
         Goal::Running,
         deadline,
     )?;
@@ -450,7 +450,7 @@ fn create(
         } else {
             Goal::Running
         };
-        let tasks = wait_for_instances(conn, &job.key, count, goal, deadline)?;
+        let tasks = wait_for_instances(conn, &job.key, 0..count, goal, deadline)?;
         report.waited_secs = secs_since(waiting);
         report.instances = counts_by_status(&tasks);
     }
@@ -489,21 +489,7 @@ fn absent(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failu
     report.msg = format!("{key} killed (instances {})", describe_ids(&ids));
     if o.wait {
         let waiting = Instant::now();
-        let gone = poll(&deadline, || {
-            let left = conn.active_tasks(&key, false)?;
-            Ok(if left.is_empty() {
-                Look::Done(())
-            } else {
-                Look::NotYet
-            })
-        })?;
-        if gone.is_none() {
-            return Err(Failure::new(format!(
-                "{key}: instances still active after wait_timeout ({} s) of waiting for them to \
-                 be killed",
-                o.wait_timeout
-            )));
-        }
+        wait_until_killed(conn, &key, None, &deadline)?;
         report.waited_secs = secs_since(waiting);
         report.instances = json!({});
     }
@@ -645,8 +631,13 @@ fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report,
         report.instances = counts_by_status(&active);
         if o.wait && !ctx.check_mode {
             let waiting = Instant::now();
-            let done =
-                wait_for_instances(conn, &key, job.instance_count(), Goal::Finished, &deadline)?;
+            let done = wait_for_instances(
+                conn,
+                &key,
+                0..job.instance_count(),
+                Goal::Finished,
+                &deadline,
+            )?;
             report.waited_secs = secs_since(waiting);
             report.instances = counts_by_status(&done);
             report.msg = format!("{key}: the run in progress finished");
@@ -670,90 +661,6 @@ fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report,
         return Ok(report);
     }
     create(conn, o, ctx, &job, current_state(&tasks), &deadline)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Waiting for instances
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Goal {
-    /// Services: RUNNING. Batch jobs: RUNNING or already FINISHED.
-    Running,
-    /// Every instance FINISHED.
-    Finished,
-}
-
-/// Waits until instances `0..count` reach `goal`; fails as soon as one fails for good (a batch
-/// instance FAILED with no retry left, a service instance that failed and is being restarted).
-fn wait_for_instances(
-    conn: &Connection,
-    key: &JobKey,
-    count: i32,
-    goal: Goal,
-    deadline: &Deadline,
-) -> Result<Vec<ScheduledTask>, Failure> {
-    let mut last_seen: Vec<ScheduledTask> = Vec::new();
-    let done = poll(deadline, || {
-        let tasks = conn.tasks(key, &[], false)?;
-        let newest = newest_per_instance(&tasks);
-        let mut ready = 0;
-        for id in 0..count {
-            let Some(task) = newest.get(&id) else {
-                continue;
-            };
-            match (status(task), goal) {
-                (ScheduleStatus::FINISHED, _) => ready += 1,
-                (ScheduleStatus::RUNNING, Goal::Running) if task.failure_count == 0 => ready += 1,
-                (s, _) if s.is_terminal() => return Err(instance_failed(conn, key, task)),
-                (_, _) if task.failure_count > 0 && goal == Goal::Running => {
-                    return Err(instance_failed(conn, key, task))
-                }
-                _ => {}
-            }
-        }
-        // Instances beyond the count (removed by a scale-down) are no longer part of the job.
-        last_seen = newest
-            .range(0..count)
-            .map(|(_, task)| (*task).clone())
-            .collect();
-        Ok(if ready == count {
-            Look::Done(last_seen.clone())
-        } else {
-            Look::NotYet
-        })
-    })?;
-    done.ok_or_else(|| {
-        let want = if goal == Goal::Finished {
-            "FINISHED"
-        } else {
-            "RUNNING"
-        };
-        Failure::new(format!(
-            "{key}: not every instance was {want} within wait_timeout ({} s)",
-            deadline.limit_secs()
-        ))
-        .field("instances", counts_by_status(&last_seen))
-    })
-}
-
-/// A failure naming the instance and why its task ended: the task's own last message, or for a
-/// replacement task, that of the task it replaced.
-fn instance_failed(conn: &Connection, key: &JobKey, task: &ScheduledTask) -> Failure {
-    let id = instance_id(task);
-    let (final_status, message) = if status(task).is_terminal() {
-        (status(task), last_message(task))
-    } else {
-        let ancestor = task.ancestor_id.clone().unwrap_or_default();
-        let history = conn
-            .tasks(key, ScheduleStatus::TERMINAL, false)
-            .unwrap_or_default();
-        match history.iter().find(|t| task_id(t) == ancestor) {
-            Some(previous) => (status(previous), last_message(previous)),
-            None => (ScheduleStatus::FAILED, "no message".to_string()),
-        }
-    };
-    Failure::new(format!("{key} instance {id} {final_status}: {message}"))
-        .field("instance", json!(id))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -783,14 +690,7 @@ fn build(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<JobModel, 
 
 /// The job key of the options, for the states that need nothing else.
 fn job_key(o: &Options) -> Result<JobKey, Failure> {
-    for (option, value) in [
-        ("role", &o.job.role),
-        ("environment", &o.job.environment),
-        ("name", &o.job.name),
-    ] {
-        check_identifier(option, value).map_err(|e| Failure::new(format!("{option}: {}", e.0)))?;
-    }
-    Ok(JobKey::new(&o.job.role, &o.job.environment, &o.job.name))
+    checked_job_key(&o.job.role, &o.job.environment, &o.job.name)
 }
 
 /// Instances restarted at a time: `update.batch_size` (Aurora's default 1).

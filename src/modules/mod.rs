@@ -3,8 +3,10 @@
 
 use crate::ansible::AnyModule;
 
+pub mod instances;
 pub mod job;
+pub mod quota;
 pub mod support;
 
 /// Every module, each a unit struct implementing `ansible::Module`.
-pub const ALL: &[&dyn AnyModule] = &[&job::Job];
+pub const ALL: &[&dyn AnyModule] = &[&job::Job, &instances::Instances, &quota::Quota];

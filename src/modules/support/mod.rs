@@ -2,6 +2,8 @@
 //! reading tasks, and following rolling updates. Modules tell their story; this is the grammar.
 
 pub mod connection;
+pub mod instances;
+pub mod job_key;
 pub mod tasks;
 pub mod updates;
 pub mod wait;

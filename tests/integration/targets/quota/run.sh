@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# aurora.scheduler.quota through ansible-playbook against a live aurora-sim: set and read a
+# role's quota, each change run twice, check mode, bad inputs; the simulator's quota checked
+# through the aurora-ansible CLI.
+set -euo pipefail
+source tests/integration/lib.sh
+start_sim --hosts 4 --racks 2 --time-scale 100
+failed=0
+for playbook in tests/integration/targets/quota/playbooks/*.yml; do
+  run_playbook "$playbook" || failed=1
+done
+exit $failed
