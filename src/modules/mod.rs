@@ -5,8 +5,14 @@ use crate::ansible::AnyModule;
 
 pub mod instances;
 pub mod job;
+pub mod job_info;
 pub mod quota;
 pub mod support;
 
 /// Every module, each a unit struct implementing `ansible::Module`.
-pub const ALL: &[&dyn AnyModule] = &[&job::Job, &instances::Instances, &quota::Quota];
+pub const ALL: &[&dyn AnyModule] = &[
+    &job::Job,
+    &job_info::JobInfo,
+    &instances::Instances,
+    &quota::Quota,
+];

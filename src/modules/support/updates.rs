@@ -254,5 +254,7 @@ pub fn update_json(summary: &JobUpdateSummary) -> Value {
         "id": summary.key.as_ref().and_then(|k| k.id.clone()),
         "status": summary_status(summary).map(|s| s.to_string()),
         "user": summary.user,
+        "created_ms": summary.state.as_ref().map(|s| s.created_timestamp_ms),
+        "last_modified_ms": summary.state.as_ref().map(|s| s.last_modified_timestamp_ms),
     })
 }

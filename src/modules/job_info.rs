@@ -1,0 +1,553 @@
+//! `aurora.scheduler.job_info`: what runs on the cluster, read-only. Per job: instances by
+//! status, the running configurations with their instance ranges, metadata and versions, active
+//! and recent updates, and why PENDING tasks wait. A handful of calls for the whole cluster,
+//! whatever its size, so that it stays quick on a thousand jobs.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
+use crate::api::keys::check_identifier;
+use crate::api::methods::{
+    GetJobSummary, GetJobUpdateSummaries, GetPendingReason, GetTasksWithoutConfigs,
+};
+use crate::api::types::{
+    Container, Image, JobKey, JobSummary, JobUpdateQuery, JobUpdateSummary, Resource,
+    Result as Payload, ScheduleStatus, ScheduledTask, TaskConfig, TaskQuery,
+};
+
+use super::support::connection::{Connection, ConnectionOptions};
+use super::support::tasks::{config, describe_ids, instance_id, status, task_id};
+use super::support::updates::{summary_status, update_json};
+
+pub struct JobInfo;
+
+/// Recent updates listed per job, newest first.
+const RECENT_UPDATES: usize = 5;
+
+/// Options of `aurora.scheduler.job_info`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct Options {
+    #[serde(flatten)]
+    pub connection: ConnectionOptions,
+
+    /// Only the jobs of this role; every role when left out.
+    pub role: Option<String>,
+
+    /// Only the jobs of this environment.
+    pub environment: Option<String>,
+
+    /// Only the jobs whose name matches this regular expression (searched, as Ansible's
+    /// C(search) test does: anchor it with C(^) and C($) for a whole-name match).
+    pub name: Option<String>,
+
+    /// Only the jobs with at least one active task in one of these statuses, for example
+    /// C([PENDING]) for jobs waiting for resources.
+    #[serde(default)]
+    pub status: Vec<TaskStatus>,
+}
+
+/// Active task statuses a job can be filtered on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum TaskStatus {
+    PENDING,
+    THROTTLED,
+    ASSIGNED,
+    STARTING,
+    RUNNING,
+    KILLING,
+    RESTARTING,
+    PREEMPTING,
+    DRAINING,
+}
+
+impl TaskStatus {
+    fn wire(self) -> ScheduleStatus {
+        match self {
+            TaskStatus::PENDING => ScheduleStatus::PENDING,
+            TaskStatus::THROTTLED => ScheduleStatus::THROTTLED,
+            TaskStatus::ASSIGNED => ScheduleStatus::ASSIGNED,
+            TaskStatus::STARTING => ScheduleStatus::STARTING,
+            TaskStatus::RUNNING => ScheduleStatus::RUNNING,
+            TaskStatus::KILLING => ScheduleStatus::KILLING,
+            TaskStatus::RESTARTING => ScheduleStatus::RESTARTING,
+            TaskStatus::PREEMPTING => ScheduleStatus::PREEMPTING,
+            TaskStatus::DRAINING => ScheduleStatus::DRAINING,
+        }
+    }
+}
+
+/// The filters, checked once.
+struct Filter {
+    role: Option<String>,
+    environment: Option<String>,
+    name: Option<Regex>,
+    statuses: Vec<ScheduleStatus>,
+}
+
+impl Filter {
+    fn from(o: &Options) -> Result<Filter, Failure> {
+        for (option, value) in [("role", &o.role), ("environment", &o.environment)] {
+            if let Some(value) = value {
+                check_identifier(option, value)
+                    .map_err(|e| Failure::new(format!("{option}: {}", e.0)))?;
+            }
+        }
+        let name = o
+            .name
+            .as_deref()
+            .map(Regex::new)
+            .transpose()
+            .map_err(|e| Failure::new(format!("name: not a regular expression: {e}")))?;
+        Ok(Filter {
+            role: o.role.clone(),
+            environment: o.environment.clone(),
+            name,
+            statuses: o.status.iter().map(|s| s.wire()).collect(),
+        })
+    }
+
+    fn keeps(&self, key: &JobKey) -> bool {
+        self.environment
+            .as_deref()
+            .is_none_or(|env| key.environment.as_deref() == Some(env))
+            && self
+                .name
+                .as_ref()
+                .is_none_or(|re| re.is_match(key.name.as_deref().unwrap_or("")))
+    }
+}
+
+impl Module for JobInfo {
+    const NAME: &'static str = "job_info";
+    type Options = Options;
+
+    fn documentation() -> Documentation {
+        Documentation::new("List Aurora jobs with their instances, configurations and versions")
+            .description(
+                "Read-only: lists the jobs of a role, or of the whole cluster, with per job the \
+                 instances by status, the running configurations (config groups with their \
+                 instance ranges, resources, tier, container image and metadata), the software \
+                 versions they run (the C(version) metadata), the active update and the recent \
+                 ones, and why PENDING tasks are not scheduled.",
+            )
+            .description(
+                "C(versions) answers \"which software versions run on the cluster\": each \
+                 version with the jobs running it.",
+            )
+            .note(
+                "A few calls in all, however many jobs: the job summaries, the active tasks \
+                 without their executor data, the update summaries and the pending reasons.",
+            )
+            .examples(EXAMPLES)
+            .returns(RETURN)
+            .check_mode(Support::Full)
+            .diff_mode(Support::None)
+    }
+
+    fn run(options: Options, _ctx: &mut Context) -> Result<Outcome, Failure> {
+        let filter = Filter::from(&options)?;
+        let conn = options.connection.connect()?;
+
+        let summaries = job_summaries(&conn, &filter)?;
+        let tasks = active_tasks(&conn, &filter)?;
+        let updates = update_summaries(&conn, &filter)?;
+        let pending = pending_reasons(&conn, &filter, &tasks)?;
+
+        let mut by_job: BTreeMap<String, Vec<&ScheduledTask>> = BTreeMap::new();
+        for task in &tasks {
+            if let Some(key) = config(task).and_then(|c| c.job.as_ref()) {
+                by_job.entry(key.to_string()).or_default().push(task);
+            }
+        }
+        let mut updates_by_job: BTreeMap<String, Vec<&JobUpdateSummary>> = BTreeMap::new();
+        for update in &updates {
+            if let Some(job) = update.key.as_ref().and_then(|k| k.job.as_ref()) {
+                updates_by_job
+                    .entry(job.to_string())
+                    .or_default()
+                    .push(update);
+            }
+        }
+
+        let mut jobs = Vec::new();
+        let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for summary in &summaries {
+            let Some(key) = summary.job.as_ref().and_then(|j| j.key.as_ref()) else {
+                continue;
+            };
+            let name = key.to_string();
+            let job_tasks = by_job.remove(&name).unwrap_or_default();
+            if !filter.statuses.is_empty()
+                && !job_tasks
+                    .iter()
+                    .any(|t| filter.statuses.contains(&status(t)))
+            {
+                continue;
+            }
+            let info = job_json(
+                key,
+                summary,
+                &job_tasks,
+                updates_by_job.get(&name).map_or(&[][..], Vec::as_slice),
+                &pending,
+            );
+            for version in info["versions"].as_array().into_iter().flatten() {
+                if let Some(version) = version.as_str() {
+                    versions
+                        .entry(version.to_string())
+                        .or_default()
+                        .push(name.clone());
+                }
+            }
+            jobs.push(info);
+        }
+        let scope = filter.role.as_deref().unwrap_or("the cluster");
+        Ok(Outcome::unchanged()
+            .msg(format!("{} jobs of {scope}", jobs.len()))
+            .field("jobs", Value::Array(jobs))
+            .field("versions", json!(versions))
+            .field("scheduler_url", conn.url.clone()))
+    }
+}
+
+fn job_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobSummary>, Failure> {
+    let response = conn.client.call_ok(&GetJobSummary {
+        role: filter.role.clone(),
+    })?;
+    let mut summaries = match response.result {
+        Some(Payload::JobSummaryResult(r)) => r.summaries.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    summaries.retain(|s| {
+        s.job
+            .as_ref()
+            .and_then(|j| j.key.as_ref())
+            .is_some_and(|k| filter.keeps(k))
+    });
+    summaries.sort_by_key(|s| {
+        s.job
+            .as_ref()
+            .and_then(|j| j.key.as_ref())
+            .map(|k| k.to_string())
+    });
+    Ok(summaries)
+}
+
+fn active_tasks(conn: &Connection, filter: &Filter) -> Result<Vec<ScheduledTask>, Failure> {
+    let query = TaskQuery {
+        role: filter.role.clone(),
+        environment: filter.environment.clone(),
+        statuses: Some(ScheduleStatus::ACTIVE.to_vec()),
+        ..TaskQuery::default()
+    };
+    let response = conn
+        .client
+        .call_ok(&GetTasksWithoutConfigs { query: Some(query) })?;
+    Ok(match response.result {
+        Some(Payload::ScheduleStatusResult(r)) => r.tasks.unwrap_or_default(),
+        _ => Vec::new(),
+    })
+}
+
+fn update_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobUpdateSummary>, Failure> {
+    let query = JobUpdateQuery {
+        role: filter.role.clone(),
+        ..JobUpdateQuery::default()
+    };
+    let response = conn.client.call_ok(&GetJobUpdateSummaries {
+        job_update_query: Some(query),
+    })?;
+    let mut updates = match response.result {
+        Some(Payload::GetJobUpdateSummariesResult(r)) => r.update_summaries.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    updates
+        .sort_by_key(|u| std::cmp::Reverse(u.state.as_ref().map_or(0, |s| s.created_timestamp_ms)));
+    Ok(updates)
+}
+
+/// Why each PENDING task waits, by task id. Asked only when some task is PENDING.
+fn pending_reasons(
+    conn: &Connection,
+    filter: &Filter,
+    tasks: &[ScheduledTask],
+) -> Result<BTreeMap<String, String>, Failure> {
+    if !tasks.iter().any(|t| status(t) == ScheduleStatus::PENDING) {
+        return Ok(BTreeMap::new());
+    }
+    // The scheduler refuses a query with statuses or hosts here (api-reference §2).
+    let query = TaskQuery {
+        role: filter.role.clone(),
+        environment: filter.environment.clone(),
+        ..TaskQuery::default()
+    };
+    let response = conn
+        .client
+        .call_ok(&GetPendingReason { query: Some(query) })?;
+    let reasons = match response.result {
+        Some(Payload::GetPendingReasonResult(r)) => r.reasons.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    Ok(reasons
+        .into_iter()
+        .filter_map(|r| Some((r.task_id?, r.reason.unwrap_or_default())))
+        .collect())
+}
+
+fn job_json(
+    key: &JobKey,
+    summary: &JobSummary,
+    tasks: &[&ScheduledTask],
+    updates: &[&JobUpdateSummary],
+    pending: &BTreeMap<String, String>,
+) -> Value {
+    let mut instances: BTreeMap<String, u32> = BTreeMap::new();
+    for task in tasks {
+        *instances.entry(status(task).to_string()).or_default() += 1;
+    }
+    let groups = config_groups(tasks);
+    let mut versions: Vec<String> = groups
+        .iter()
+        .filter_map(|(config, _)| metadata_value(config, "version"))
+        .collect();
+    versions.sort();
+    versions.dedup();
+    let active_update = updates
+        .iter()
+        .find(|u| summary_status(u).is_some_and(|s| s.is_active()))
+        .map(|u| update_json(u));
+    let recent: Vec<Value> = updates
+        .iter()
+        .take(RECENT_UPDATES)
+        .map(|u| update_json(u))
+        .collect();
+    let waiting: Vec<Value> = tasks
+        .iter()
+        .filter(|t| status(t) == ScheduleStatus::PENDING)
+        .map(|t| {
+            json!({
+                "instance": instance_id(t),
+                "task_id": task_id(t),
+                "reason": pending.get(task_id(t)).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let job = summary.job.as_ref();
+    let stats = summary.stats.clone().unwrap_or_default();
+    json!({
+        "job": key.to_string(),
+        "role": key.role,
+        "environment": key.environment,
+        "name": key.name,
+        "instance_count": job.map_or(0, |j| j.instance_count),
+        "cron_schedule": job.and_then(|j| j.cron_schedule.clone()),
+        "next_cron_run_ms": summary.next_cron_run_ms,
+        "instances": instances,
+        "stats": {
+            "active": stats.active_task_count,
+            "pending": stats.pending_task_count,
+            "finished": stats.finished_task_count,
+            "failed": stats.failed_task_count,
+        },
+        "configs": groups.iter().map(|(config, ids)| config_json(config, ids)).collect::<Vec<_>>(),
+        "versions": versions,
+        "active_update": active_update,
+        "recent_updates": recent,
+        "pending": waiting,
+    })
+}
+
+/// The distinct configurations of the tasks, with the instances running each, in order of
+/// their lowest instance.
+fn config_groups<'a>(tasks: &[&'a ScheduledTask]) -> Vec<(&'a TaskConfig, Vec<i32>)> {
+    let mut groups: Vec<(&TaskConfig, Vec<i32>)> = Vec::new();
+    for task in tasks {
+        let Some(config) = config(task) else { continue };
+        match groups.iter_mut().find(|(c, _)| *c == config) {
+            Some((_, ids)) => ids.push(instance_id(task)),
+            None => groups.push((config, vec![instance_id(task)])),
+        }
+    }
+    for (_, ids) in &mut groups {
+        ids.sort_unstable();
+    }
+    groups.sort_by_key(|(_, ids)| ids.first().copied());
+    groups
+}
+
+fn config_json(config: &TaskConfig, ids: &[i32]) -> Value {
+    let mut resources = json!({});
+    for resource in config.resources.as_deref().unwrap_or_default() {
+        match resource {
+            Resource::NumCpus(cpu) => resources["cpu"] = json!(cpu),
+            Resource::RamMb(mb) => resources["ram_mb"] = json!(mb),
+            Resource::DiskMb(mb) => resources["disk_mb"] = json!(mb),
+            Resource::NumGpus(n) => resources["gpu"] = json!(n),
+            Resource::NamedPort(_) => {}
+        }
+    }
+    let ports: Vec<&str> = config
+        .resources
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| match r {
+            Resource::NamedPort(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let metadata: BTreeMap<&str, &str> = config
+        .metadata
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| Some((m.key.as_deref()?, m.value.as_deref()?)))
+        .collect();
+    json!({
+        "instances": describe_ids(ids),
+        "instance_ids": ids,
+        "service": config.is_service,
+        "tier": config.tier,
+        "production": config.production,
+        "resources": resources,
+        "ports": ports,
+        "image": image(config),
+        "metadata": metadata,
+    })
+}
+
+fn metadata_value(config: &TaskConfig, key: &str) -> Option<String> {
+    config
+        .metadata
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|m| m.key.as_deref() == Some(key))
+        .and_then(|m| m.value.clone())
+}
+
+/// The container image, as `name:tag`, when the task runs in one.
+fn image(config: &TaskConfig) -> Option<String> {
+    match config.container.as_ref()? {
+        Container::Docker(docker) => docker.image.clone(),
+        Container::Mesos(mesos) => match mesos.image.as_ref()? {
+            Image::Docker(image) => Some(format!(
+                "{}:{}",
+                image.name.as_deref().unwrap_or(""),
+                image.tag.as_deref().unwrap_or("latest")
+            )),
+            Image::Appc(image) => image.name.clone(),
+        },
+    }
+}
+
+const EXAMPLES: &str = r#"- name: Which versions of our software run on the cluster?
+  aurora.scheduler.job_info:
+    scheduler_url: http://aurora.example.com:8081
+  register: cluster
+
+- name: Show them
+  ansible.builtin.debug:
+    var: cluster.versions
+
+- name: The ml team's production jobs waiting for resources, and why
+  aurora.scheduler.job_info:
+    role: ml
+    environment: prod
+    status: [PENDING]
+  register: waiting
+
+- name: The workers of every project
+  aurora.scheduler.job_info:
+    name: "-worker$"
+"#;
+
+const RETURN: &str = r#"jobs:
+  description: The jobs, sorted by key.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    job:
+      description: The job key, C(role/environment/name).
+      type: str
+      sample: ml/prod/scorer
+    instances:
+      description: Active tasks by status.
+      type: dict
+      sample: {RUNNING: 5, PENDING: 1}
+    stats:
+      description: The scheduler's counts of active, pending, finished and failed tasks.
+      type: dict
+    configs:
+      description: >-
+        The running configurations, each with the instances running it (C(instances) as
+        ranges such as C(0-3,7)), service or batch, tier, resources, ports, container image
+        and metadata.
+      type: list
+      elements: dict
+    versions:
+      description: The C(version) metadata values the job's instances run.
+      type: list
+      elements: str
+      sample: ["1.4.2"]
+    cron_schedule:
+      description: The cron schedule of a cron job, else null.
+      type: str
+    next_cron_run_ms:
+      description: When a cron job runs next (milliseconds since the epoch), else null.
+      type: int
+    active_update:
+      description: The update in flight (id, status, user, times), else null.
+      type: dict
+    recent_updates:
+      description: Up to five most recent updates, newest first.
+      type: list
+      elements: dict
+    pending:
+      description: PENDING tasks with the scheduler's reason for not placing them.
+      type: list
+      elements: dict
+      sample: [{instance: 4, task_id: ml-prod-scorer-4-..., reason: "Insufficient: CPU"}]
+  sample: []
+versions:
+  description: Each version (the C(version) metadata) with the jobs that run it.
+  returned: always
+  type: dict
+  sample: {"1.4.2": [ml/prod/scorer], "0.9.0": [ml/prod/features]}
+scheduler_url:
+  description: The scheduler the module talked to.
+  returned: always
+  type: str
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ansible::{check_sidecar, committed_module_docs_dir, validated_examples};
+
+    #[test]
+    fn job_info_sidecar_docs_are_current() {
+        if let Err(stale) = check_sidecar(&JobInfo, &committed_module_docs_dir()) {
+            panic!("{stale}; run `aurora-ansible docs` and commit plugins/modules/job_info.yml");
+        }
+    }
+
+    #[test]
+    fn every_example_is_valid() {
+        validated_examples(&JobInfo).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn a_bad_name_pattern_is_refused_naming_the_option() {
+        let options: Options = serde_json::from_value(json!({"name": "("})).unwrap();
+        let failure = Filter::from(&options).err().unwrap();
+        assert!(failure.msg().starts_with("name:"), "{}", failure.msg());
+    }
+}
