@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
 use crate::api::methods::{
-    CreateJob, GetJobUpdateDiff, KillTasks, PopulateJobConfig, RestartShards, StartJobUpdate,
+    CreateJob, GetJobUpdateDiff, KillTasks, PopulateJobConfig, RestartShards,
 };
 use crate::api::types::{
     ConfigGroup, GetJobUpdateDiffResult, JobConfiguration, JobKey, JobUpdateKey, JobUpdateRequest,
@@ -251,7 +251,7 @@ fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, 
         report.msg = format!("{key} would be updated: {}", plan.describe());
         return Ok(report);
     }
-    let Some(update_key) = start_update(conn, request)? else {
+    let Some(update_key) = conn.start_update(request, "aurora.scheduler.job")? else {
         report.changed = false;
         report.msg = format!("{key} already runs this configuration");
         return Ok(report);
@@ -360,22 +360,6 @@ fn wait_out_other_update(
             o.wait_timeout
         ))),
     }
-}
-
-fn start_update(
-    conn: &Connection,
-    request: JobUpdateRequest,
-) -> Result<Option<JobUpdateKey>, Failure> {
-    let response = conn.client.call(&StartJobUpdate {
-        request: Some(request),
-        message: Some("aurora.scheduler.job".to_string()),
-    })?;
-    let response = conn.client.check("startJobUpdate", response)?;
-    // OK without a result: the scheduler found nothing to change (client-reference §4.3 step 7).
-    Ok(match response.result {
-        Some(Payload::StartJobUpdateResult(r)) => r.key,
-        _ => None,
-    })
 }
 
 fn update_request(job: &JobModel, fingerprint: &str) -> JobUpdateRequest {

@@ -6,6 +6,7 @@ use crate::ansible::AnyModule;
 pub mod instances;
 pub mod job;
 pub mod job_info;
+pub mod job_update;
 pub mod quota;
 pub mod support;
 
@@ -13,6 +14,7 @@ pub mod support;
 pub const ALL: &[&dyn AnyModule] = &[
     &job::Job,
     &job_info::JobInfo,
+    &job_update::JobUpdate,
     &instances::Instances,
     &quota::Quota,
 ];

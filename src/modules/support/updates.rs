@@ -10,10 +10,12 @@ use crate::ansible::Failure;
 use crate::api::client::ClientError;
 use crate::api::methods::{
     AbortJobUpdate, GetJobUpdateDetails, GetJobUpdateSummaries, PauseJobUpdate, RollbackJobUpdate,
+    StartJobUpdate,
 };
 use crate::api::types::{
     JobInstanceUpdateEvent, JobKey, JobUpdateAction, JobUpdateDetails, JobUpdateKey,
-    JobUpdateQuery, JobUpdateStatus, JobUpdateSummary, Metadata, Result as Payload,
+    JobUpdateQuery, JobUpdateRequest, JobUpdateStatus, JobUpdateSummary, Metadata,
+    Result as Payload,
 };
 
 use super::connection::Connection;
@@ -64,6 +66,36 @@ impl OnTimeout {
 }
 
 impl Connection {
+    /// Starts an update; `None` when the scheduler found nothing to change (OK without a
+    /// result, client-reference §4.3 step 7). `message` says who started it.
+    pub fn start_update(
+        &self,
+        request: JobUpdateRequest,
+        message: &str,
+    ) -> Result<Option<JobUpdateKey>, Failure> {
+        let response = self.client.call(&StartJobUpdate {
+            request: Some(request),
+            message: Some(message.to_string()),
+        })?;
+        let response = self.client.check("startJobUpdate", response)?;
+        Ok(match response.result {
+            Some(Payload::StartJobUpdateResult(r)) => r.key,
+            _ => None,
+        })
+    }
+
+    /// Every update of `job` the scheduler keeps, newest first.
+    pub fn job_updates(&self, job: &JobKey) -> Result<Vec<JobUpdateSummary>, ClientError> {
+        let mut updates = self.update_summaries(JobUpdateQuery {
+            job_key: Some(job.clone()),
+            ..JobUpdateQuery::default()
+        })?;
+        updates.sort_by_key(|u| {
+            std::cmp::Reverse(u.state.as_ref().map_or(0, |s| s.created_timestamp_ms))
+        });
+        Ok(updates)
+    }
+
     /// The update of `job` in flight (any active status), if there is one.
     pub fn active_update(&self, job: &JobKey) -> Result<Option<JobUpdateSummary>, ClientError> {
         let query = JobUpdateQuery {
