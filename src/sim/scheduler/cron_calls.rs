@@ -317,3 +317,165 @@ impl Scheduler {
         self.check_role_quota(&role, wanted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Cron runs driven directly at explicit virtual times (no sleeping), for exact instants.
+    use super::*;
+    use crate::api::methods::{Call, DescheduleCronJob, ScheduleCronJob, StartCronJob};
+    use crate::api::types::{
+        ExecutorConfig, Metadata, Resource, ScheduledTask, TaskQuery, AURORA_EXECUTOR_NAME,
+    };
+    use crate::sim::config::{ClusterSpec, HostResources, SimConfig};
+
+    /// 2024-05-01T12:00:00Z, on a whole minute.
+    const T0: i64 = 1_714_564_800_000;
+    const SEC: i64 = 1_000;
+
+    fn scheduler() -> Scheduler {
+        let cluster = ClusterSpec::generated(2, 1, &HostResources::default()).unwrap();
+        let mut s = Scheduler::new(&SimConfig::new(cluster)).unwrap();
+        s.advance(T0);
+        s
+    }
+
+    fn key() -> JobKey {
+        JobKey::new("www-data", "prod", "nightly")
+    }
+
+    fn cron_job(schedule: &str, behavior: Option<&str>) -> JobConfiguration {
+        JobConfiguration {
+            key: Some(key()),
+            cron_schedule: Some(schedule.into()),
+            instance_count: 1,
+            task_config: Some(TaskConfig {
+                job: Some(key()),
+                max_task_failures: 1,
+                resources: Some(vec![
+                    Resource::NumCpus(0.5),
+                    Resource::RamMb(64),
+                    Resource::DiskMb(64),
+                ]),
+                executor_config: Some(ExecutorConfig {
+                    name: Some(AURORA_EXECUTOR_NAME.into()),
+                    data: Some("{}".into()),
+                }),
+                metadata: behavior.map(|b| {
+                    vec![Metadata {
+                        key: Some("sim.behavior".into()),
+                        value: Some(b.into()),
+                    }]
+                }),
+                ..TaskConfig::default()
+            }),
+            ..JobConfiguration::default()
+        }
+    }
+
+    fn call(s: &mut Scheduler, call: Call, at: i64) -> ResponseCode {
+        s.handle(call, "UNSECURE", at).response_code.unwrap()
+    }
+
+    fn schedule(s: &mut Scheduler, job: JobConfiguration, at: i64) {
+        let description = Some(job);
+        assert_eq!(
+            call(
+                s,
+                Call::ScheduleCronJob(ScheduleCronJob { description }),
+                at
+            ),
+            ResponseCode::OK
+        );
+    }
+
+    fn start(s: &mut Scheduler, at: i64) {
+        let job = Some(key());
+        assert_eq!(
+            call(s, Call::StartCronJob(StartCronJob { job }), at),
+            ResponseCode::OK
+        );
+    }
+
+    fn tasks(s: &mut Scheduler, at: i64) -> Vec<ScheduledTask> {
+        s.advance(at);
+        let query = TaskQuery {
+            job_keys: Some(vec![key()]),
+            ..TaskQuery::default()
+        };
+        s.tasks
+            .query(&query, &s.hosts)
+            .iter()
+            .map(|t| t.to_wire(&s.hosts, false))
+            .collect()
+    }
+
+    /// Creation instants of the job's tasks, oldest first.
+    fn created(s: &mut Scheduler, at: i64) -> Vec<i64> {
+        let mut at: Vec<i64> = tasks(s, at)
+            .iter()
+            .map(|t| t.task_events.as_ref().unwrap()[0].timestamp)
+            .collect();
+        at.sort_unstable();
+        at
+    }
+
+    #[test]
+    fn a_long_gap_between_calls_still_fires_every_trigger_at_its_own_minute() {
+        // §4.5 runs at the scheduled instants, whatever the cadence of calls.
+        let mut s = scheduler();
+        schedule(&mut s, cron_job("* * * * *", Some("finish:1")), T0);
+        let minute = 60 * SEC;
+        assert_eq!(
+            created(&mut s, T0 + 5 * minute),
+            (1..=5).map(|m| T0 + m * minute).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn kill_existing_starts_the_new_run_at_the_first_check_after_the_old_one_ended() {
+        // §4.5 KILL_EXISTING: kill, check at once, then every 5 s (doubling) until none of the
+        // killed tasks is active. Killed tasks end 2 s after KILLING, so the 5 s check launches.
+        let mut s = scheduler();
+        schedule(&mut s, cron_job("0 0 29 2 *", None), T0);
+        start(&mut s, T0);
+        assert_eq!(
+            tasks(&mut s, T0 + 5 * SEC)[0].status,
+            Some(ScheduleStatus::RUNNING)
+        );
+        start(&mut s, T0 + 10 * SEC);
+        assert_eq!(created(&mut s, T0 + 14 * SEC), [T0], "not before the check");
+        assert_eq!(created(&mut s, T0 + 15 * SEC), [T0, T0 + 15 * SEC]);
+    }
+
+    #[test]
+    fn triggers_while_a_run_waits_for_its_predecessor_are_ignored() {
+        // §4.5: "Further triggers for the same job while this is pending are ignored."
+        let mut s = scheduler();
+        schedule(&mut s, cron_job("0 0 29 2 *", None), T0);
+        start(&mut s, T0);
+        start(&mut s, T0 + 10 * SEC);
+        start(&mut s, T0 + 11 * SEC);
+        start(&mut s, T0 + 12 * SEC);
+        assert_eq!(created(&mut s, T0 + 60 * SEC), [T0, T0 + 15 * SEC]);
+    }
+
+    #[test]
+    fn a_run_already_waiting_for_its_predecessor_still_starts_after_deschedule() {
+        // The scheduler does not interrupt a trigger in progress when the template goes (§4.5:
+        // descheduling removes the template; running work is left alone).
+        let mut s = scheduler();
+        schedule(&mut s, cron_job("0 0 29 2 *", None), T0);
+        start(&mut s, T0);
+        start(&mut s, T0 + 10 * SEC);
+        let job = Some(key());
+        assert_eq!(
+            call(
+                &mut s,
+                Call::DescheduleCronJob(DescheduleCronJob { job }),
+                T0 + 11 * SEC
+            ),
+            ResponseCode::OK
+        );
+        assert_eq!(created(&mut s, T0 + 60 * SEC), [T0, T0 + 15 * SEC]);
+    }
+}
