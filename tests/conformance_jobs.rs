@@ -802,12 +802,7 @@ fn quota_reports_consumption_and_refuses_bad_settings() {
 fn methods_not_simulated_yet_are_refused_not_faked() {
     // Issue #2: "answers as a scheduler that refuses it would (INVALID_REQUEST ... not simulated)".
     let s = sim();
-    let r = s
-        .client
-        .call(&StartCronJob {
-            job: Some(key("cron")),
-        })
-        .unwrap();
+    let r = s.client.call(&PerformBackup {}).unwrap();
     assert_eq!(code(&r), ResponseCode::INVALID_REQUEST);
     assert!(detail(&r).contains("not simulated"), "{}", detail(&r));
     let r = s

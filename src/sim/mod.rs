@@ -4,12 +4,15 @@
 //! `server` is the HTTP face (content types, leader redirect, auth); `scheduler` answers calls and
 //! runs the cluster, with `tasks` (the task store), `cluster` (hosts and placement) and
 //! `validation` (validate-and-populate) and `updater` (rolling job updates, with `update_request`
-//! for what startJobUpdate is asked); `config` says what to simulate; `clock` is virtual time.
+//! for what startJobUpdate is asked); `config` says what to simulate; `clock` is virtual time;
+//! `cron` and `crontab` keep cron jobs and their schedules (§4.5).
 
 pub mod auth;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod cron;
+pub mod crontab;
 pub mod scheduler;
 pub mod server;
 pub mod tasks;

@@ -10,11 +10,15 @@
 //! Job updates (§4.6) run in `updater`: every task change of a job with an active update, and
 //! every watch time that ends, has the updater evaluate that job at that virtual instant; the
 //! update calls themselves are in `update_calls`.
+//!
+//! Cron jobs (§4.5) are kept in `cron`; their triggers and KILL_EXISTING launch checks fire at
+//! their own virtual instants like timers, and the cron calls are in `cron_calls`.
 
+mod cron_calls;
 mod update_calls;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use crate::api::methods::*;
@@ -27,6 +31,7 @@ use crate::api::types::{
 };
 use crate::sim::cluster::{choose_host, Demand, Host, JobPlacement};
 use crate::sim::config::{SchedulerFlags, SimConfig};
+use crate::sim::cron::CronJobs;
 use crate::sim::tasks::{task_id, Behavior, Task, TaskStore};
 use crate::sim::updater::{Action, Updater, UserAction};
 use crate::sim::validation::{self, DEFAULT_TIER, TIERS};
@@ -86,6 +91,14 @@ impl Aggregate {
             disk_mb: self.disk_mb - o.disk_mb,
         }
     }
+    /// The larger of each resource.
+    fn max(self, o: Aggregate) -> Self {
+        Aggregate {
+            cpus: self.cpus.max(o.cpus),
+            ram_mb: self.ram_mb.max(o.ram_mb),
+            disk_mb: self.disk_mb.max(o.disk_mb),
+        }
+    }
     fn fits_in(self, quota: Aggregate) -> bool {
         self.cpus <= quota.cpus + 1e-9
             && self.ram_mb <= quota.ram_mb
@@ -110,6 +123,7 @@ pub struct Scheduler {
     timers: BinaryHeap<Reverse<Timer>>,
     quotas: HashMap<String, Aggregate>,
     updates: Updater,
+    cron: CronJobs,
     /// Virtual time the cluster has been run up to.
     now: i64,
     /// Whether a placement pass could place something (new PENDING tasks or freed resources).
@@ -146,6 +160,7 @@ impl Scheduler {
             timers: BinaryHeap::new(),
             quotas: HashMap::new(),
             updates: Updater::default(),
+            cron: CronJobs::default(),
             now: 0,
             placement_due: false,
         })
@@ -163,16 +178,20 @@ impl Scheduler {
             self.settle();
             let next_timer = self.timers.peek().map(|Reverse(t)| t.due);
             let next_wakeup = self.updates.next_wakeup();
-            let due = match (next_timer, next_wakeup) {
-                (Some(timer), Some(wakeup)) => Some(timer.min(wakeup)),
-                (timer, wakeup) => timer.or(wakeup),
-            };
+            let next_cron = self.next_cron_due();
+            let due = [next_timer, next_wakeup, next_cron]
+                .into_iter()
+                .flatten()
+                .min();
             let Some(due) = due.filter(|due| *due <= now_ms) else {
                 break;
             };
             self.now = self.now.max(due);
             if next_wakeup == Some(due) {
                 self.updates.wake_until(due);
+                continue;
+            }
+            if next_cron == Some(due) && self.run_cron_due(due) {
                 continue;
             }
             // Every timer of this instant fires before placement and updates look at the result,
@@ -276,6 +295,10 @@ impl Scheduler {
             Call::PulseJobUpdate(a) => self.pulse_update(a.key),
             Call::GetJobUpdateSummaries(a) => self.update_summaries(a.job_update_query),
             Call::GetJobUpdateDiff(a) => self.update_diff(a.request),
+            Call::ScheduleCronJob(a) => self.schedule_cron_job(a.description, false),
+            Call::ReplaceCronTemplate(a) => self.schedule_cron_job(a.config, true),
+            Call::DescheduleCronJob(a) => self.deschedule_cron_job(a.job),
+            Call::StartCronJob(a) => self.start_cron_job(a.job),
             other => Err(invalid(format!(
                 "{} is not simulated by aurora-sim",
                 other.name()
@@ -644,7 +667,7 @@ impl Scheduler {
             )));
         }
         self.check_no_active_update(&key)?;
-        if !self.tasks.active_of_job(&key).is_empty() {
+        if !self.tasks.active_of_job(&key).is_empty() || self.is_cron_job(&key) {
             return Err(invalid(format!("Job {key} already exists")));
         }
         self.check_instance_count(job.instance_count)?;
@@ -731,6 +754,7 @@ impl Scheduler {
         if a.count <= 0 {
             return Err(invalid("Instance count must be positive."));
         }
+        self.refuse_cron_job(&job, "Instances may not be added to cron jobs.")?;
         self.check_no_active_update(&job)?;
         let active = self.tasks.active_of_job(&job);
         let template = active
@@ -802,16 +826,18 @@ impl Scheduler {
     }
 
     fn jobs(&self, role: Option<&str>) -> Payload {
+        // A cron job's stored template wins over what its tasks would give.
         let configs = self
             .tasks
             .jobs()
-            .filter(|k| Self::role_matches(k, role))
+            .filter(|k| Self::role_matches(k, role) && !self.is_cron_job(k))
             .filter_map(|key| {
                 let active = self.tasks.active_of_job(key);
                 (!active.is_empty())
                     .then(|| Self::synthesized(key, &active, active.len()))
                     .flatten()
             })
+            .chain(self.cron_templates(role))
             .collect();
         Payload::GetJobsResult(GetJobsResult {
             configs: Some(configs),
@@ -819,10 +845,15 @@ impl Scheduler {
     }
 
     fn job_summary(&self, role: Option<&str>) -> Payload {
-        let summaries = self
+        let keys: BTreeSet<JobKey> = self
             .tasks
             .jobs()
             .filter(|k| Self::role_matches(k, role))
+            .cloned()
+            .chain(self.cron_keys(role))
+            .collect();
+        let summaries = keys
+            .iter()
             .map(|key| {
                 let tasks = self.tasks.of_job(key);
                 let mut stats = JobStats::default();
@@ -840,10 +871,17 @@ impl Scheduler {
                         _ => stats.active_task_count += 1,
                     }
                 }
-                JobSummary {
-                    job: Self::synthesized(key, &tasks, tasks.len()),
-                    stats: Some(stats),
-                    next_cron_run_ms: None,
+                match self.cron_summary(key) {
+                    Some((template, next_run_ms)) => JobSummary {
+                        job: Some(template),
+                        stats: Some(stats),
+                        next_cron_run_ms: next_run_ms,
+                    },
+                    None => JobSummary {
+                        job: Self::synthesized(key, &tasks, tasks.len()),
+                        stats: Some(stats),
+                        next_cron_run_ms: None,
+                    },
                 }
             })
             .collect();
@@ -859,12 +897,16 @@ impl Scheduler {
                 .entry(key.role.clone().unwrap_or_default())
                 .or_default() += 1;
         }
+        let cron_counts = self.cron_job_counts();
+        for role in cron_counts.keys() {
+            per_role.entry(role.clone()).or_default();
+        }
         let summaries = per_role
             .into_iter()
             .map(|(role, job_count)| RoleSummary {
+                cron_job_count: cron_counts.get(&role).copied().unwrap_or(0),
                 role: Some(role),
                 job_count,
-                cron_job_count: 0,
             })
             .collect();
         Payload::RoleSummaryResult(RoleSummaryResult {
@@ -959,16 +1001,11 @@ impl Scheduler {
             .filter(|k| k.role.as_deref() == Some(role))
         {
             for task in self.tasks.active_of_job(key) {
-                let prod = task.config.production.unwrap_or(false);
-                let slot = match (prod, task.is_dedicated()) {
-                    (true, false) => 0,
-                    (false, false) => 1,
-                    (true, true) => 2,
-                    (false, true) => 3,
-                };
+                let slot = quota_slot(&task.config);
                 totals[slot] = totals[slot].plus(Aggregate::of(&Demand::of(&task.config), 1));
             }
         }
+        self.add_cron_reservations(role, &mut totals);
         totals
     }
 
@@ -1054,6 +1091,23 @@ impl Scheduler {
         }
         self.quotas.insert(role, quota);
         Ok(None)
+    }
+}
+
+/// Where a task's resources count in a role's consumption: prod shared, non-prod shared, prod
+/// dedicated, non-prod dedicated (§4.9, the order of getQuota's aggregates).
+fn quota_slot(config: &TaskConfig) -> usize {
+    let prod = config.production.unwrap_or(false);
+    let dedicated = config
+        .constraints
+        .iter()
+        .flatten()
+        .any(|c| c.name.as_deref() == Some("dedicated"));
+    match (prod, dedicated) {
+        (true, false) => 0,
+        (false, false) => 1,
+        (true, true) => 2,
+        (false, true) => 3,
     }
 }
 

@@ -152,8 +152,8 @@ pub struct ProposedUpdate {
     pub scope: BTreeSet<i32>,
 }
 
-/// Checks 0 to 9 of §4.6.1 in the scheduler's order (the cron check 10 has nothing to refuse while
-/// the simulator has no cron jobs; 11 to 14 need the job's tasks and the update store).
+/// Checks 0 to 9 of §4.6.1 in the scheduler's order (10, cron jobs, needs the cron store; 11 to 14
+/// need the job's tasks and the update store).
 pub fn check_start_request(
     request: Option<JobUpdateRequest>,
     flags: &SchedulerFlags,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::cron_calls::{CRON_NOT_DIFFABLE, CRON_NOT_UPDATABLE};
 use super::{error, invalid, Aggregate, Reply, Scheduler};
 use crate::api::methods::StartJobUpdate;
 use crate::api::types::{
@@ -44,7 +45,7 @@ fn check_message(message: &Option<String>) -> Result<(), (ResponseCode, String)>
     }
 }
 
-fn is_production_shared(config: &TaskConfig) -> bool {
+pub(super) fn is_production_shared(config: &TaskConfig) -> bool {
     config.production.unwrap_or(false)
         && !config
             .constraints
@@ -86,6 +87,7 @@ impl Scheduler {
         check_message(&message)?;
         let proposal = check_start_request(request, &self.flags)?;
         let job = proposal.job.clone();
+        self.refuse_cron_job(&job, CRON_NOT_UPDATABLE)?;
         let config = Arc::new(proposal.config.clone());
         let current = self.current_configs(&job);
         let count = proposal.instance_count;
@@ -232,6 +234,7 @@ impl Scheduler {
     /// getJobUpdateDiff (§4.6.2): the classification of startJobUpdate, without starting anything.
     pub(super) fn update_diff(&self, request: Option<JobUpdateRequest>) -> Reply {
         let (job, config, count, scope) = check_diff_request(request, &self.flags)?;
+        self.refuse_cron_job(&job, CRON_NOT_DIFFABLE)?;
         let config = Arc::new(config);
         let diff = JobDiff::compute(&self.current_configs(&job), &config, count, &scope);
         Ok(Some(Payload::GetJobUpdateDiffResult(diff.to_wire(&config))))
