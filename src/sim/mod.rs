@@ -4,12 +4,16 @@
 //! `server` is the HTTP face (content types, leader redirect, auth); `scheduler` answers calls and
 //! runs the cluster, with `tasks` (the task store), `cluster` (hosts and placement) and
 //! `validation` (validate-and-populate) and `updater` (rolling job updates, with `update_request`
-//! for what startJobUpdate is asked); `config` says what to simulate; `clock` is virtual time.
+//! for what startJobUpdate is asked) and `maintenance` (host drains and SLA checks, with
+//! `host_pages` for the `/maintenance` and `/agents` pages); `config` says what to simulate;
+//! `clock` is virtual time.
 
 pub mod auth;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod host_pages;
+pub mod maintenance;
 pub mod scheduler;
 pub mod server;
 pub mod tasks;

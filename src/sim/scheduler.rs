@@ -11,6 +11,7 @@
 //! every watch time that ends, has the updater evaluate that job at that virtual instant; the
 //! update calls themselves are in `update_calls`.
 
+mod maintenance_calls;
 mod update_calls;
 
 use std::cmp::Reverse;
@@ -27,6 +28,7 @@ use crate::api::types::{
 };
 use crate::sim::cluster::{choose_host, Demand, Host, JobPlacement};
 use crate::sim::config::{SchedulerFlags, SimConfig};
+use crate::sim::maintenance::Maintenance;
 use crate::sim::tasks::{task_id, Behavior, Task, TaskStore};
 use crate::sim::updater::{Action, Updater, UserAction};
 use crate::sim::validation::{self, DEFAULT_TIER, TIERS};
@@ -110,6 +112,7 @@ pub struct Scheduler {
     timers: BinaryHeap<Reverse<Timer>>,
     quotas: HashMap<String, Aggregate>,
     updates: Updater,
+    maintenance: Maintenance,
     /// Virtual time the cluster has been run up to.
     now: i64,
     /// Whether a placement pass could place something (new PENDING tasks or freed resources).
@@ -146,12 +149,14 @@ impl Scheduler {
             timers: BinaryHeap::new(),
             quotas: HashMap::new(),
             updates: Updater::default(),
+            maintenance: Maintenance::new(&config.flags),
             now: 0,
             placement_due: false,
         })
     }
 
-    /// Runs the cluster up to virtual time `now_ms`: placement, task transitions, timers, updates.
+    /// Runs the cluster up to virtual time `now_ms`: placement, task transitions, timers, updates,
+    /// maintenance polls.
     pub fn advance(&mut self, now_ms: i64) {
         if self.now == 0 {
             self.now = now_ms;
@@ -167,12 +172,18 @@ impl Scheduler {
                 (Some(timer), Some(wakeup)) => Some(timer.min(wakeup)),
                 (timer, wakeup) => timer.or(wakeup),
             };
-            let Some(due) = due.filter(|due| *due <= now_ms) else {
+            let next_poll = self.maintenance.next_poll(self.now);
+            let due = due.map_or(next_poll, |due| due.min(next_poll));
+            if due > now_ms {
                 break;
-            };
+            }
             self.now = self.now.max(due);
             if next_wakeup == Some(due) {
                 self.updates.wake_until(due);
+                continue;
+            }
+            if next_timer != Some(due) {
+                self.poll_maintenance(due);
                 continue;
             }
             // Every timer of this instant fires before placement and updates look at the result,
@@ -191,6 +202,7 @@ impl Scheduler {
             }
         }
         self.now = self.now.max(now_ms);
+        self.apply_coordinator_answers();
         self.settle();
     }
 
@@ -276,6 +288,11 @@ impl Scheduler {
             Call::PulseJobUpdate(a) => self.pulse_update(a.key),
             Call::GetJobUpdateSummaries(a) => self.update_summaries(a.job_update_query),
             Call::GetJobUpdateDiff(a) => self.update_diff(a.request),
+            Call::StartMaintenance(a) => self.start_maintenance(a.hosts),
+            Call::DrainHosts(a) => self.drain_hosts(a.hosts),
+            Call::SlaDrainHosts(a) => self.sla_drain_hosts(a),
+            Call::MaintenanceStatus(a) => self.maintenance_status(a.hosts),
+            Call::EndMaintenance(a) => self.end_maintenance(a.hosts),
             other => Err(invalid(format!(
                 "{} is not simulated by aurora-sim",
                 other.name()
@@ -487,6 +504,9 @@ impl Scheduler {
             }
             _ if to.is_terminal() => self.after_terminal(&task, from, to),
             _ => {}
+        }
+        if let (true, Some(host)) = (to.is_terminal(), task.host) {
+            self.task_left_host(host);
         }
     }
 
