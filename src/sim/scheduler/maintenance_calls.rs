@@ -246,3 +246,104 @@ impl Scheduler {
         &self.cluster_name
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The calls driven directly at explicit virtual times, for what depends on the exact poll
+    //! times (the conformance tests run them live).
+    use super::*;
+    use crate::api::methods::{Call, CreateJob, DrainHosts, MaintenanceStatus};
+    use crate::api::types::{
+        ExecutorConfig, JobConfiguration, JobKey, Resource, TaskConfig, AURORA_EXECUTOR_NAME,
+    };
+    use crate::sim::config::{ClusterSpec, HostResources, SimConfig};
+
+    const T0: i64 = 1_700_000_000_000;
+    const SEC: i64 = 1_000;
+
+    fn scheduler() -> Scheduler {
+        let cluster = ClusterSpec::generated(2, 1, &HostResources::default()).unwrap();
+        Scheduler::new(&SimConfig::new(cluster)).unwrap()
+    }
+
+    fn mode(s: &mut Scheduler, host: &str, at: i64) -> MaintenanceMode {
+        let call = Call::MaintenanceStatus(MaintenanceStatus {
+            hosts: Some(Hosts {
+                host_names: Some(vec![host.into()]),
+            }),
+        });
+        match s.handle(call, "UNSECURE", at).result {
+            Some(Payload::MaintenanceStatusResult(r)) => r.statuses.unwrap()[0].mode.unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_poll_runs_every_polling_interval_of_virtual_time() {
+        // §4.8 Poller, default -host_maintenance_polling_interval of 1 min: an empty host put
+        // DRAINING by slaDrainHosts is DRAINED at the first poll, a minute after the clock started.
+        let mut s = scheduler();
+        assert_eq!(mode(&mut s, "host-001", T0), MaintenanceMode::NONE);
+        let call = Call::SlaDrainHosts(SlaDrainHosts {
+            hosts: Some(Hosts {
+                host_names: Some(vec!["host-001".into()]),
+            }),
+            default_sla_policy: None,
+            timeout_secs: 0,
+        });
+        s.handle(call, "UNSECURE", T0 + 10 * SEC);
+        assert_eq!(
+            mode(&mut s, "host-001", T0 + 59 * SEC),
+            MaintenanceMode::DRAINING
+        );
+        assert_eq!(
+            mode(&mut s, "host-001", T0 + 60 * SEC),
+            MaintenanceMode::DRAINED
+        );
+    }
+
+    #[test]
+    fn a_draining_host_is_drained_as_soon_as_its_last_task_ends() {
+        // §4.8 DRAINING -> DRAINED when the last active task reaches a terminal state, without
+        // waiting for the poll; here the kill grace period of 2 s after drainHosts.
+        let mut s = scheduler();
+        let job = JobKey::new("www-data", "prod", "web");
+        let config = TaskConfig {
+            job: Some(job.clone()),
+            is_service: true,
+            resources: Some(vec![
+                Resource::NumCpus(1.0),
+                Resource::RamMb(64),
+                Resource::DiskMb(64),
+            ]),
+            executor_config: Some(ExecutorConfig {
+                name: Some(AURORA_EXECUTOR_NAME.into()),
+                data: Some("{}".into()),
+            }),
+            ..Default::default()
+        };
+        let create = Call::CreateJob(CreateJob {
+            description: Some(JobConfiguration {
+                key: Some(job),
+                instance_count: 1,
+                task_config: Some(config),
+                ..Default::default()
+            }),
+        });
+        s.handle(create, "UNSECURE", T0);
+        let drain = Call::DrainHosts(DrainHosts {
+            hosts: Some(Hosts {
+                host_names: Some(vec!["host-001".into()]),
+            }),
+        });
+        s.handle(drain, "UNSECURE", T0 + 5 * SEC);
+        assert_eq!(
+            mode(&mut s, "host-001", T0 + 6 * SEC),
+            MaintenanceMode::DRAINING
+        );
+        assert_eq!(
+            mode(&mut s, "host-001", T0 + 7 * SEC),
+            MaintenanceMode::DRAINED
+        );
+    }
+}
