@@ -810,13 +810,7 @@ fn methods_not_simulated_yet_are_refused_not_faked() {
         .unwrap();
     assert_eq!(code(&r), ResponseCode::INVALID_REQUEST);
     assert!(detail(&r).contains("not simulated"), "{}", detail(&r));
-    let r = s
-        .client
-        .call(&StartMaintenance {
-            hosts: Some(Hosts {
-                host_names: Some(vec!["host-001".into()]),
-            }),
-        })
-        .unwrap();
+    // Host maintenance is simulated now (conformance_maintenance); backups are not.
+    let r = s.client.call(&PerformBackup {}).unwrap();
     assert_eq!(code(&r), ResponseCode::INVALID_REQUEST);
 }

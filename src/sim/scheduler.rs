@@ -10,6 +10,9 @@
 //! Job updates (§4.6) run in `updater`: every task change of a job with an active update, and
 //! every watch time that ends, has the updater evaluate that job at that virtual instant; the
 //! update calls themselves are in `update_calls`.
+//!
+//! Host maintenance (§4.8) is in `maintenance_calls`, with what is decided about one task in
+//! `sim::maintenance`; its poll fires at its own virtual times too, after the timers of an instant.
 
 mod maintenance_calls;
 mod update_calls;
