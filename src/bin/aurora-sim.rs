@@ -5,12 +5,15 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
 use aurora_ansible::sim::auth::Users;
 use aurora_ansible::sim::clock::Clock;
-use aurora_ansible::sim::config::{ClusterSpec, HostResources, SchedulerFlags, SimConfig};
+use aurora_ansible::sim::config::{
+    parse_duration, ClusterSpec, HostResources, SchedulerFlags, SimConfig,
+};
 use aurora_ansible::sim::scheduler::Scheduler;
 use aurora_ansible::sim::server::{serve, Leadership, ServerOptions};
 
@@ -93,12 +96,24 @@ struct Args {
     /// -allow_container_volumes.
     #[arg(long)]
     allow_container_volumes: bool,
+    /// -host_maintenance_polling_interval, in virtual time (e.g. 1m, 60s, 5s).
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    host_maintenance_polling_interval: Duration,
+    /// -sla_coordinator_timeout, in real time (e.g. 1m, 10s).
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    sla_coordinator_timeout: Duration,
 }
 
 impl Args {
     fn config(&self) -> anyhow::Result<SimConfig> {
         if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
             anyhow::bail!("--time-scale must be a positive number");
+        }
+        if self.host_maintenance_polling_interval.is_zero() {
+            anyhow::bail!("--host-maintenance-polling-interval must be longer than 0");
+        }
+        if self.sla_coordinator_timeout.is_zero() {
+            anyhow::bail!("--sla-coordinator-timeout must be longer than 0");
         }
         regex::Regex::new(&self.allowed_job_environments)
             .map_err(|e| anyhow::anyhow!("--allowed-job-environments is not a valid regex: {e}"))?;
@@ -130,6 +145,8 @@ impl Args {
             sla_aware_kill_non_prod: self.sla_aware_kill_non_prod,
             max_sla_duration_secs: self.max_sla_duration_secs,
             max_update_instance_failures: self.max_update_instance_failures,
+            host_maintenance_polling_interval: self.host_maintenance_polling_interval,
+            sla_coordinator_timeout: self.sla_coordinator_timeout,
         };
         Ok(config)
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -51,6 +52,10 @@ pub struct SchedulerFlags {
     pub max_sla_duration_secs: i64,
     /// `-max_update_instance_failures`.
     pub max_update_instance_failures: i32,
+    /// `-host_maintenance_polling_interval`, in virtual time.
+    pub host_maintenance_polling_interval: Duration,
+    /// `-sla_coordinator_timeout`, in real time: it bounds a real HTTP call.
+    pub sla_coordinator_timeout: Duration,
 }
 
 impl Default for SchedulerFlags {
@@ -67,6 +72,8 @@ impl Default for SchedulerFlags {
             sla_aware_kill_non_prod: false,
             max_sla_duration_secs: 7200,
             max_update_instance_failures: 20_000,
+            host_maintenance_polling_interval: Duration::from_secs(60),
+            sla_coordinator_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -236,6 +243,44 @@ impl ClusterSpec {
     }
 }
 
+/// A duration flag value: a number and a unit (`ms`, `s`, `m`, `h`, `d`), several of them added up
+/// (`90s`, `1m`, `1m30s`, `500ms`); Aurora's own spellings (`1mins`, `30secs`) are accepted too.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let bad = || {
+        anyhow::anyhow!(
+            "duration {text:?} is not a number with a unit, like 60s, 1m, 1m30s or 500ms"
+        )
+    };
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    let mut total_ms: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit_end = rest[digits..]
+            .find(|c: char| c.is_ascii_digit())
+            .map_or(rest.len(), |i| digits + i);
+        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let unit_ms: u64 = match &rest[digits..unit_end] {
+            "ms" | "msecs" => 1,
+            "s" | "sec" | "secs" => 1_000,
+            "m" | "min" | "mins" => 60_000,
+            "h" | "hour" | "hours" => 3_600_000,
+            "d" | "day" | "days" => 86_400_000,
+            _ => return Err(bad()),
+        };
+        total_ms = number
+            .checked_mul(unit_ms)
+            .and_then(|ms| total_ms.checked_add(ms))
+            .ok_or_else(bad)?;
+        rest = &rest[unit_end..];
+    }
+    Ok(Duration::from_millis(total_ms))
+}
+
 /// `"31000-31999"` → (31000, 31999).
 fn parse_port_range(text: &str) -> anyhow::Result<(u16, u16)> {
     let (a, b) = text
@@ -284,6 +329,19 @@ mod tests {
         assert_eq!(c.hosts[0].attributes["host"], ["a"]);
         assert_eq!(c.hosts[1].cpus, 2.0);
         assert_eq!(c.hosts[1].ports, (1000, 1001));
+    }
+
+    #[test]
+    fn durations_take_units_and_add_up() {
+        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1mins").unwrap(), Duration::from_secs(60));
+        for bad in ["", "60", "s", "1x", "-1s", "1.5s"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(format!("{err}").contains("like 60s"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! `server` is the HTTP face (content types, leader redirect, auth); `scheduler` answers calls and
 //! runs the cluster, with `tasks` (the task store), `cluster` (hosts and placement) and
 //! `validation` (validate-and-populate) and `updater` (rolling job updates, with `update_request`
-//! for what startJobUpdate is asked); `config` says what to simulate; `clock` is virtual time;
-//! `cron` and `crontab` keep cron jobs and their schedules (§4.5).
+//! for what startJobUpdate is asked), `maintenance` (host drains and SLA checks, with
+//! `host_pages` for the `/maintenance` and `/agents` pages), `cron` and `crontab` (cron jobs and
+//! their schedules, §4.5); `config` says what to simulate; `clock` is virtual time.
 
 pub mod auth;
 pub mod clock;
@@ -13,6 +14,8 @@ pub mod cluster;
 pub mod config;
 pub mod cron;
 pub mod crontab;
+pub mod host_pages;
+pub mod maintenance;
 pub mod scheduler;
 pub mod server;
 pub mod tasks;

@@ -13,8 +13,11 @@
 //!
 //! Cron jobs (§4.5) are kept in `cron`; their triggers and KILL_EXISTING launch checks fire at
 //! their own virtual instants like timers, and the cron calls are in `cron_calls`.
+//! Host maintenance (§4.8) is in `maintenance_calls`, with what is decided about one task in
+//! `sim::maintenance`; its poll fires at its own virtual times too, after the timers of an instant.
 
 mod cron_calls;
+mod maintenance_calls;
 mod update_calls;
 
 use std::cmp::Reverse;
@@ -32,6 +35,7 @@ use crate::api::types::{
 use crate::sim::cluster::{choose_host, Demand, Host, JobPlacement};
 use crate::sim::config::{SchedulerFlags, SimConfig};
 use crate::sim::cron::CronJobs;
+use crate::sim::maintenance::Maintenance;
 use crate::sim::tasks::{task_id, Behavior, Task, TaskStore};
 use crate::sim::updater::{Action, Updater, UserAction};
 use crate::sim::validation::{self, DEFAULT_TIER, TIERS};
@@ -124,6 +128,7 @@ pub struct Scheduler {
     quotas: HashMap<String, Aggregate>,
     updates: Updater,
     cron: CronJobs,
+    maintenance: Maintenance,
     /// Virtual time the cluster has been run up to.
     now: i64,
     /// Whether a placement pass could place something (new PENDING tasks or freed resources).
@@ -161,12 +166,14 @@ impl Scheduler {
             quotas: HashMap::new(),
             updates: Updater::default(),
             cron: CronJobs::default(),
+            maintenance: Maintenance::new(&config.flags),
             now: 0,
             placement_due: false,
         })
     }
 
-    /// Runs the cluster up to virtual time `now_ms`: placement, task transitions, timers, updates.
+    /// Runs the cluster up to virtual time `now_ms`: placement, task transitions, timers, updates,
+    /// maintenance polls.
     pub fn advance(&mut self, now_ms: i64) {
         if self.now == 0 {
             self.now = now_ms;
@@ -179,7 +186,8 @@ impl Scheduler {
             let next_timer = self.timers.peek().map(|Reverse(t)| t.due);
             let next_wakeup = self.updates.next_wakeup();
             let next_cron = self.next_cron_due();
-            let due = [next_timer, next_wakeup, next_cron]
+            let next_poll = self.maintenance.next_poll(self.now);
+            let due = [next_timer, next_wakeup, next_cron, Some(next_poll)]
                 .into_iter()
                 .flatten()
                 .min();
@@ -192,6 +200,11 @@ impl Scheduler {
                 continue;
             }
             if next_cron == Some(due) && self.run_cron_due(due) {
+                continue;
+            }
+            // The maintenance poll comes after the timers of its instant.
+            if next_timer != Some(due) && next_poll == due {
+                self.poll_maintenance(due);
                 continue;
             }
             // Every timer of this instant fires before placement and updates look at the result,
@@ -210,6 +223,7 @@ impl Scheduler {
             }
         }
         self.now = self.now.max(now_ms);
+        self.apply_coordinator_answers();
         self.settle();
     }
 
@@ -299,6 +313,11 @@ impl Scheduler {
             Call::ReplaceCronTemplate(a) => self.schedule_cron_job(a.config, true),
             Call::DescheduleCronJob(a) => self.deschedule_cron_job(a.job),
             Call::StartCronJob(a) => self.start_cron_job(a.job),
+            Call::StartMaintenance(a) => self.start_maintenance(a.hosts),
+            Call::DrainHosts(a) => self.drain_hosts(a.hosts),
+            Call::SlaDrainHosts(a) => self.sla_drain_hosts(a),
+            Call::MaintenanceStatus(a) => self.maintenance_status(a.hosts),
+            Call::EndMaintenance(a) => self.end_maintenance(a.hosts),
             other => Err(invalid(format!(
                 "{} is not simulated by aurora-sim",
                 other.name()
@@ -510,6 +529,9 @@ impl Scheduler {
             }
             _ if to.is_terminal() => self.after_terminal(&task, from, to),
             _ => {}
+        }
+        if let (true, Some(host)) = (to.is_terminal(), task.host) {
+            self.task_left_host(host);
         }
     }
 

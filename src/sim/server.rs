@@ -1,5 +1,6 @@
 //! The simulator's HTTP face (api-reference §1): `/api` with the scheduler's content negotiation,
-//! status codes, leader redirection and basic auth, plus `/health` and `/leaderhealth`.
+//! status codes, leader redirection and basic auth, plus `/health`, `/leaderhealth` and the host
+//! pages `/maintenance` and `/agents` (http-endpoints.md).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use crate::api::types::{
 use crate::sim::auth::{Denial, Identity, Users};
 use crate::sim::clock::Clock;
 use crate::sim::config::SimConfig;
+use crate::sim::host_pages;
 use crate::sim::scheduler::Scheduler;
 
 /// Request bodies above this get 413: nothing unbounded is read into memory.
@@ -105,6 +107,8 @@ pub async fn serve(
     });
     let app = Router::new()
         .route("/api", any(api))
+        .route("/maintenance", get(maintenance_page))
+        .route("/agents", get(agents_page))
         // The UI paths are only served for the leader filter's sake, until they are simulated.
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
@@ -170,6 +174,27 @@ async fn leader_health(State(shared): State<Arc<Shared>>) -> StatusCode {
         Leadership::RedirectTo(_) => StatusCode::SERVICE_UNAVAILABLE,
         Leadership::NoLeader => StatusCode::BAD_GATEWAY,
     }
+}
+
+async fn maintenance_page(State(shared): State<Arc<Shared>>) -> HttpResponse {
+    let hosts = shared.with_scheduler(|scheduler, now| scheduler.host_views(now));
+    (
+        [(CONTENT_TYPE, "application/json")],
+        host_pages::maintenance_json(&hosts).to_string(),
+    )
+        .into_response()
+}
+
+async fn agents_page(State(shared): State<Arc<Shared>>) -> HttpResponse {
+    let (cluster, hosts) = shared.with_scheduler(|scheduler, now| {
+        let hosts = scheduler.host_views(now);
+        (scheduler.cluster_name().to_string(), hosts)
+    });
+    (
+        [(CONTENT_TYPE, "text/html; charset=utf-8")],
+        host_pages::agents_html(&cluster, &hosts),
+    )
+        .into_response()
 }
 
 async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> HttpResponse {
