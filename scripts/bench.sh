@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: prints the figures design.md sets targets for: the codec and the simulator
-# (benches/figures.rs), then the modules (scripts/bench_modules.py). Figures, not tests.
+# (benches/figures.rs), then the modules (scripts/bench_modules.py) and job_info over a large cluster
+# (scripts/bench_job_info.py). Figures, not tests.
 # Arguments name figure groups of benches/figures.rs (codec, sim); with any, the modules are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +9,5 @@ echo "machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%dT%H:%MZ)"
 cargo bench --locked --bench figures -- "$@"
 if [ $# -eq 0 ]; then
   .venv/bin/python3 scripts/bench_modules.py
+  .venv/bin/python3 scripts/bench_job_info.py
 fi

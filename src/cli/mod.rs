@@ -5,7 +5,7 @@
 mod docs;
 mod jobs;
 mod raw;
-mod table;
+pub mod table;
 mod write;
 
 use std::ffi::OsString;

@@ -9,19 +9,20 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
-use crate::api::methods::{
-    CreateJob, GetJobUpdateDiff, KillTasks, PopulateJobConfig, RestartShards,
-};
+use crate::api::methods::{CreateJob, GetJobUpdateDiff, KillTasks, RestartShards};
 use crate::api::types::{
-    ConfigGroup, GetJobUpdateDiffResult, JobConfiguration, JobKey, JobUpdateKey, JobUpdateRequest,
-    JobUpdateStatus, JobUpdateSummary, Range, ResponseCode, Result as Payload, ScheduleStatus,
+    ConfigGroup, GetJobUpdateDiffResult, JobKey, JobUpdateKey, JobUpdateRequest,
+    JobUpdateStatus, JobUpdateSummary, Range, Result as Payload, ScheduleStatus,
     ScheduledTask, TaskConfig,
 };
-use crate::spec::{adopt_running, readable, BuildContext, Job as JobModel, JobOptions};
+use crate::spec::{adopt_running, readable, Job as JobModel, JobOptions};
 
-use super::support::connection::{local_user, Connection, ConnectionOptions};
+use super::support::connection::{Connection, ConnectionOptions};
 use super::support::instances::{instance_failed, wait_for_instances, wait_until_killed, Goal};
 use super::support::job_key::checked_job_key;
+use super::support::job_model::{
+    build_job, populated, same_config, state_json, task_config_mut,
+};
 use super::support::tasks::{
     config, counts_by_status, describe_ids, instance_id, newest_per_instance, status, task_id,
 };
@@ -653,23 +654,11 @@ fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report,
 /// The job model from the options; a batch job for `state=finished` unless `service` says
 /// otherwise (then `finished` refuses it).
 fn build(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<JobModel, Failure> {
-    let facts = conn.facts()?;
-    let owner = local_user();
     let mut options = o.job.clone();
     if o.state == State::Finished && options.service.is_none() {
         options.service = Some(false);
     }
-    let job = options
-        .build(&BuildContext {
-            cluster: &facts.cluster_name,
-            owner: &owner,
-            tiers: Some(&facts.tiers),
-        })
-        .map_err(spec_failure)?;
-    for warning in &job.warnings {
-        ctx.warn(warning.clone());
-    }
-    Ok(job)
+    build_job(conn, ctx, |context| options.build(context))
 }
 
 /// The job key of the options, for the states that need nothing else.
@@ -683,43 +672,10 @@ fn restart_batch_size(o: &Options) -> usize {
     usize::try_from(size).unwrap_or(1).max(1)
 }
 
-fn spec_failure(e: impl std::fmt::Display) -> Failure {
-    Failure::new(e.to_string())
-}
-
-fn task_config_mut(config: &mut JobConfiguration) -> &mut TaskConfig {
-    config.task_config.get_or_insert_with(TaskConfig::default)
-}
-
-/// The desired TaskConfig as the scheduler would store it (tier, production, task links filled).
-fn populated(conn: &Connection, job: &JobModel) -> Result<TaskConfig, Failure> {
-    let response = conn.client.call(&PopulateJobConfig {
-        description: Some(job.config.clone()),
-    })?;
-    if response.code() != ResponseCode::OK {
-        return Err(Failure::new(format!(
-            "the scheduler refuses {}: {}",
-            job.key,
-            response.detail_messages().join("; ")
-        )));
-    }
-    match response.result {
-        Some(Payload::PopulateJobResult(r)) => r
-            .task_config
-            .ok_or_else(|| Failure::new("populateJobConfig answered without a task configuration")),
-        _ => Err(Failure::new("populateJobConfig answered without a result")),
-    }
-}
-
 fn same_as_running(desired: &TaskConfig, tasks: &[ScheduledTask]) -> bool {
     tasks
         .iter()
         .all(|t| config(t).is_some_and(|c| same_config(c, desired)))
-}
-
-/// Equal as the executor and the scheduler see them: sets in any order, executor JSON parsed.
-fn same_config(a: &TaskConfig, b: &TaskConfig) -> bool {
-    readable(a) == readable(b)
 }
 
 /// The job's configuration as it runs, for `--diff`: instance count and each distinct config.
@@ -739,10 +695,6 @@ fn current_state(tasks: &[ScheduledTask]) -> Value {
 fn desired_state(conn: &Connection, job: &JobModel) -> Result<Value, Failure> {
     let desired = populated(conn, job)?;
     Ok(state_json(job.instance_count(), &desired))
-}
-
-fn state_json(instances: i32, config: &TaskConfig) -> Value {
-    json!({"instances": instances, "task_config": readable(config)})
 }
 
 fn sorted(mut ids: Vec<i32>) -> Vec<i32> {
@@ -945,6 +897,8 @@ msg:
 mod tests {
     use super::*;
     use crate::ansible::{check_sidecar, committed_module_docs_dir};
+    use crate::spec::BuildContext;
+    use crate::modules::support::job_model::spec_failure;
 
     #[test]
     fn job_sidecar_docs_are_current() {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::api::types::{CronCollisionPolicy, JobConfiguration, JobKey, TaskConfig};
-use crate::sim::crontab::Crontab;
+use crate::spec::crontab::Crontab;
 
 /// `-cron_start_initial_backoff`: first wait for a killed run to end (§4.5).
 pub const START_INITIAL_BACKOFF_MS: i64 = 5_000;

@@ -1,19 +1,19 @@
 //! `aurora-sim`: a simulator of the Aurora scheduler that speaks its real wire protocol and keeps
-//! its semantics on a virtual clock. It reuses `api`'s types and codecs and nothing else.
+//! its semantics on a virtual clock. It reuses `api`'s types and codecs, and the crontab grammar
+//! of `spec::crontab` (one parser for the module's checks and the scheduler's), nothing else.
 //!
 //! `server` is the HTTP face (content types, leader redirect, auth); `scheduler` answers calls and
 //! runs the cluster, with `tasks` (the task store), `cluster` (hosts and placement) and
 //! `validation` (validate-and-populate) and `updater` (rolling job updates, with `update_request`
 //! for what startJobUpdate is asked), `maintenance` (host drains and SLA checks, with
-//! `host_pages` for the `/maintenance` and `/agents` pages), `cron` and `crontab` (cron jobs and
-//! their schedules, §4.5); `config` says what to simulate; `clock` is virtual time.
+//! `host_pages` for the `/maintenance` and `/agents` pages), `cron` (cron jobs and their next
+//! runs, §4.5); `config` says what to simulate; `clock` is virtual time.
 
 pub mod auth;
 pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod cron;
-pub mod crontab;
 pub mod host_pages;
 pub mod maintenance;
 pub mod scheduler;

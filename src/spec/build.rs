@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::constraints::is_dedicated;
+use super::cron::{refuse_service, CronSpec};
 use super::document::document;
 use super::error::{Source, SpecError};
 use super::normalize::normalize;
@@ -41,6 +42,15 @@ const DOCUMENT_OPTIONS: &[&str] = &[
 impl JobOptions {
     /// The job as Aurora's client would submit it, or the first problem found, naming the option.
     pub fn build(&self, ctx: &BuildContext) -> Result<Job, SpecError> {
+        self.build_with(ctx, None)
+    }
+
+    /// `build`, or with `cron` the cron job of `build_cron`: the steps are the same.
+    pub(super) fn build_with(
+        &self,
+        ctx: &BuildContext,
+        cron: Option<&CronSpec>,
+    ) -> Result<Job, SpecError> {
         for (option, value) in [
             ("role", &self.role),
             ("environment", &self.environment),
@@ -89,13 +99,19 @@ impl JobOptions {
             }
         };
 
+        if let Some(cron) = cron {
+            cron.put_into(&mut doc, source)?;
+        }
         doc.values_mut().for_each(convert_document_spelling);
         normalize(&mut doc, source)?;
+        if cron.is_some() {
+            refuse_service(&doc, source)?;
+        }
         if let Some(tiers) = ctx.tiers {
             back_fill(&mut doc, tiers, source)?;
         }
         resolve_document(&mut doc, source)?;
-        self.check_identity(&doc, ctx, source)?;
+        self.check_identity(&doc, ctx, source, cron.is_some())?;
 
         let instances = match (self.instances, &document_instances) {
             (Some(n), _) => n,
@@ -162,7 +178,7 @@ impl JobOptions {
                 owner: Some(Identity {
                     user: Some(owner.to_string()),
                 }),
-                cron_schedule: None,
+                cron_schedule: cron.map(|c| c.schedule.clone()),
                 cron_collision_policy: Some(collision),
                 task_config: Some(task_config),
                 instance_count: instances,
@@ -222,12 +238,13 @@ impl JobOptions {
         Ok(())
     }
 
-    /// The document must be for this job, on this cluster, and not a cron job.
+    /// The document must be for this job, on this cluster, and a cron job only when `cron`.
     fn check_identity(
         &self,
         doc: &Map<String, Value>,
         ctx: &BuildContext,
         source: Source,
+        cron: bool,
     ) -> Result<(), SpecError> {
         let mismatch = |key: &str, option: &str, wanted: &str| -> Result<(), SpecError> {
             let found = doc.get(key).and_then(Value::as_str).unwrap_or_default();
@@ -245,11 +262,11 @@ impl JobOptions {
         mismatch("environment", "the option environment", &self.environment)?;
         mismatch("name", "the option name", &self.name)?;
         mismatch("cluster", "the scheduler's cluster", ctx.cluster)?;
-        if doc.contains_key("cron_schedule") {
+        if !cron && doc.contains_key("cron_schedule") {
             return Err(source.error(
                 "cron_schedule",
                 "makes this a cron job, which is scheduled rather than created or updated; \
-                 remove cron_schedule from the document",
+                 remove cron_schedule from the document, or use aurora.scheduler.cron_job",
             ));
         }
         Ok(())

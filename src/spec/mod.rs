@@ -6,6 +6,8 @@
 mod build;
 mod compare;
 mod constraints;
+pub mod cron;
+pub mod crontab;
 mod document;
 mod error;
 mod normalize;

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod instances;
 pub mod job_key;
+pub mod job_model;
 pub mod tasks;
 pub mod updates;
 pub mod wait;

@@ -11,7 +11,7 @@ use crate::api::types::{
 };
 use crate::sim::cluster::Demand;
 use crate::sim::cron::{CronEvent, CronJob, DeferredLaunch, START_INITIAL_BACKOFF_MS};
-use crate::sim::crontab::Crontab;
+use crate::spec::crontab::Crontab;
 use crate::sim::validation;
 
 /// The audit message on tasks killed by a KILL_EXISTING run.

@@ -1,5 +1,6 @@
 //! Crontab schedules as the Aurora scheduler accepts them (api-reference §4.5) and their next
-//! trigger instant in UTC, for cron jobs on the virtual clock.
+//! trigger instant in UTC: checked by `aurora.scheduler.cron_job` before any call, and used by
+//! aurora-sim for cron jobs on its virtual clock.
 //!
 //! Hand-written rather than taken from the `cron`/`croner` crates: Aurora accepts a stricter
 //! grammar than either (no `7` for Sunday, no `@hourly` shortcuts, no `L`/`W`/`#`, day-of-month and
@@ -87,77 +88,85 @@ fn all_of(field: &Field) -> u64 {
     (field.min..=field.max).fold(0, |bits, v| bits | 1 << v)
 }
 
-/// A whole number as the scheduler reads one (digits only, no sign).
-fn number(text: &str, field: &Field) -> Result<u32, CrontabError> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CrontabError(format!(
-            "{} component {text:?} is not a number, *, a range a-b, or a step */n or a-b/n",
-            field.name
-        )));
-    }
-    text.parse()
-        .map_err(|_| CrontabError(format!("{} value {text} is too large", field.name)))
+/// What is wrong inside one field: the offending text and what is wrong with it, put together
+/// with the field's name and whole text by `parse_field`.
+struct Problem {
+    text: String,
+    wrong: String,
 }
 
-fn within(value: u32, field: &Field) -> Result<u32, CrontabError> {
+fn problem(text: impl Into<String>, wrong: impl Into<String>) -> Problem {
+    Problem {
+        text: text.into(),
+        wrong: wrong.into(),
+    }
+}
+
+/// A whole number as the scheduler reads one (digits only, no sign).
+fn number(text: &str) -> Result<u32, Problem> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(problem(
+            text,
+            "is not a number, *, a range a-b, or a step */n or a-b/n",
+        ));
+    }
+    text.parse().map_err(|_| problem(text, "is too large"))
+}
+
+fn within(value: u32, field: &Field) -> Result<u32, Problem> {
     if value < field.min || value > field.max {
-        return Err(CrontabError(format!(
-            "{} value {value} is out of range {}-{}",
-            field.name, field.min, field.max
-        )));
+        return Err(problem(
+            value.to_string(),
+            format!("is out of range {}-{}", field.min, field.max),
+        ));
     }
     Ok(value)
 }
 
 /// The values of one comma-separated component: `*`, `n`, `a-b`, `*/n` or `a-b/n`.
-fn component(raw: &str, field: &Field) -> Result<u64, CrontabError> {
+fn component(raw: &str, field: &Field) -> Result<u64, Problem> {
     // Names are replaced wherever they occur, as the scheduler does ("mon-fri" → "1-5").
     let mut text = raw.to_ascii_uppercase();
     for (i, name) in field.names.iter().enumerate() {
         text = text.replace(name, &(field.first_name_value + i as u32).to_string());
     }
+    let not_a_component = |_| {
+        problem(
+            raw,
+            "is not a number, *, a range a-b, or a step */n or a-b/n",
+        )
+    };
     let (range, step) = match text.split_once('/') {
-        Some((range, step)) => (range, Some(number(step, field)?)),
+        Some((range, step)) => (range, Some(number(step).map_err(not_a_component)?)),
         None => (text.as_str(), None),
     };
     let (low, high, wildcard) = if range == "*" {
         (field.min, field.max, true)
     } else if let Some((low, high)) = range.split_once('-') {
         let (low, high) = (
-            within(number(low, field)?, field)?,
-            within(number(high, field)?, field)?,
+            within(number(low).map_err(not_a_component)?, field)?,
+            within(number(high).map_err(not_a_component)?, field)?,
         );
         if low > high {
-            return Err(CrontabError(format!(
-                "{} range {low}-{high} runs backwards",
-                field.name
-            )));
+            return Err(problem(raw, "is a range that runs backwards"));
         }
         (low, high, false)
     } else {
-        let value = within(number(range, field)?, field)?;
+        let value = within(number(range)?, field)?;
         if step.is_some() {
-            return Err(CrontabError(format!(
-                "{} step needs * or a range before the /, got {raw:?}",
-                field.name
-            )));
+            return Err(problem(raw, "is a step without * or a range before the /"));
         }
         (value, value, false)
     };
     let step = match step {
         None => 1,
-        Some(0) => {
-            return Err(CrontabError(format!(
-                "{} step in {raw:?} must be greater than 0",
-                field.name
-            )))
-        }
+        Some(0) => return Err(problem(raw, "has a step of 0; a step is at least 1")),
         // The scheduler also wants a range's step below the range's upper bound.
         Some(step) if !wildcard && step >= high => {
-            return Err(CrontabError(format!(
-                "{} step {step} in {raw:?} must be smaller than {high}",
-                field.name
-            )))
+            return Err(problem(
+                raw,
+                format!("has a step of {step}, which must be smaller than {high}"),
+            ))
         }
         Some(step) => step,
     };
@@ -166,14 +175,24 @@ fn component(raw: &str, field: &Field) -> Result<u64, CrontabError> {
         .fold(0, |bits, v| bits | 1 << v))
 }
 
+/// One field's values; errors read `minute field '61' is out of range 0-59`, or name the part
+/// of a list: `minute field '0,61': '61' is out of range 0-59`.
 fn parse_field(raw: &str, field: &Field) -> Result<u64, CrontabError> {
     let mut bits = 0;
     for part in raw.split(',').filter(|p| !p.is_empty()) {
-        bits |= component(part, field)?;
+        bits |= component(part, field).map_err(|p| {
+            let name = field.name;
+            // Month and weekday names were upper-cased: the field is named as it was written.
+            CrontabError(if p.text.eq_ignore_ascii_case(raw) {
+                format!("{name} field '{raw}' {}", p.wrong)
+            } else {
+                format!("{name} field '{raw}': '{}' {}", p.text, p.wrong)
+            })
+        })?;
     }
     if bits == 0 {
         return Err(CrontabError(format!(
-            "{} field {raw:?} is empty",
+            "{} field '{raw}' is empty",
             field.name
         )));
     }
@@ -328,7 +347,15 @@ mod tests {
     #[test]
     fn refusals_say_what_is_wrong() {
         let e = Crontab::parse("0 0 * * 7").unwrap_err().0;
-        assert!(e.contains("day-of-week value 7 is out of range 0-6"), "{e}");
+        assert_eq!(e, "day-of-week field '7' is out of range 0-6");
+        let e = Crontab::parse("61 * * * *").unwrap_err().0;
+        assert_eq!(e, "minute field '61' is out of range 0-59");
+        let e = Crontab::parse("0,61 * * * *").unwrap_err().0;
+        assert_eq!(e, "minute field '0,61': '61' is out of range 0-59");
+        let e = Crontab::parse("0 5-1 * * *").unwrap_err().0;
+        assert_eq!(e, "hour field '5-1' is a range that runs backwards");
+        let e = Crontab::parse("0 0 * foo *").unwrap_err().0;
+        assert!(e.starts_with("month field 'foo' is not a number"), "{e}");
         let e = Crontab::parse("0 0 15 * MON").unwrap_err().0;
         assert!(e.contains("both dayOfWeek and dayOfMonth"), "{e}");
     }
