@@ -28,7 +28,9 @@ use super::support::job_key::checked_job_key;
 use super::support::job_model::{
     build_job, populated, same_config, spec_failure, state_json, task_config_mut,
 };
-use super::support::tasks::{counts_by_status, describe_ids, instance_id, last_message, status, task_id};
+use super::support::tasks::{
+    counts_by_status, describe_ids, instance_id, last_message, status, task_id,
+};
 use super::support::wait::{poll, secs_since, Deadline, Look};
 
 pub struct CronJob;
@@ -123,7 +125,11 @@ impl Module for CronJob {
 
     fn run(options: Options, ctx: &mut Context) -> Result<Outcome, Failure> {
         let started = Instant::now();
-        let key = checked_job_key(&options.job.role, &options.job.environment, &options.job.name)?;
+        let key = checked_job_key(
+            &options.job.role,
+            &options.job.environment,
+            &options.job.name,
+        )?;
         let spec = cron_spec(&options)?;
         let conn = options.connection.connect()?;
         let report = match options.state {
@@ -403,7 +409,10 @@ fn absent(conn: &Connection, o: &Options, key: &JobKey, ctx: &Context) -> Result
     let ids: Vec<i32> = running.iter().map(instance_id).collect();
     if !running.is_empty() {
         report.changed = true;
-        done.push(format!("run in progress killed (instances {})", describe_ids(&ids)));
+        done.push(format!(
+            "run in progress killed (instances {})",
+            describe_ids(&ids)
+        ));
     }
     if !report.changed {
         return Ok(report);
@@ -487,13 +496,19 @@ fn start(conn: &Connection, o: &Options, key: &JobKey, ctx: &Context) -> Result<
     if !failed.is_empty() {
         let lines: Vec<String> = failed
             .iter()
-            .map(|t| format!("instance {} {}: {}", instance_id(t), status(t), last_message(t)))
+            .map(|t| {
+                format!(
+                    "instance {} {}: {}",
+                    instance_id(t),
+                    status(t),
+                    last_message(t)
+                )
+            })
             .collect();
-        return Err(Failure::new(format!(
-            "{key}: the run failed: {}",
-            lines.join("; ")
-        ))
-        .field("run", run_json));
+        return Err(
+            Failure::new(format!("{key}: the run failed: {}", lines.join("; ")))
+                .field("run", run_json),
+        );
     }
     report.run = Some(run_json);
     report.msg = format!("{key}: the run finished ({} instances)", run.len());
@@ -699,13 +714,21 @@ mod tests {
             json!({"cron_schedule": "* * * * *", "cron_collision_policy": "RUN_OVERLAP"}),
         ));
         let failure = cron_spec(&o).unwrap_err();
-        assert!(failure.msg().contains("current schedulers refuse it"), "{}", failure.msg());
+        assert!(
+            failure.msg().contains("current schedulers refuse it"),
+            "{}",
+            failure.msg()
+        );
     }
 
     #[test]
     fn present_needs_a_schedule_but_absent_and_started_do_not() {
         let failure = cron_spec(&options(base(json!({})))).unwrap_err();
-        assert!(failure.msg().starts_with("cron_schedule is required"), "{}", failure.msg());
+        assert!(
+            failure.msg().starts_with("cron_schedule is required"),
+            "{}",
+            failure.msg()
+        );
         for state in ["absent", "started"] {
             assert!(cron_spec(&options(base(json!({"state": state})))).is_ok());
         }
@@ -723,7 +746,10 @@ mod tests {
         };
         let mut desired = stored.clone();
         desired.cron_collision_policy = Some(CronCollisionPolicy::KILL_EXISTING);
-        assert!(same_template(&stored, &desired), "unset policy is KILL_EXISTING");
+        assert!(
+            same_template(&stored, &desired),
+            "unset policy is KILL_EXISTING"
+        );
         desired.cron_schedule = Some("0 3 * * *".into());
         assert!(!same_template(&stored, &desired));
         let mut more = stored.clone();

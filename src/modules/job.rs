@@ -11,18 +11,15 @@ use serde_json::{json, Value};
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
 use crate::api::methods::{CreateJob, GetJobUpdateDiff, KillTasks, RestartShards};
 use crate::api::types::{
-    ConfigGroup, GetJobUpdateDiffResult, JobKey, JobUpdateKey, JobUpdateRequest,
-    JobUpdateStatus, JobUpdateSummary, Range, Result as Payload, ScheduleStatus,
-    ScheduledTask, TaskConfig,
+    ConfigGroup, GetJobUpdateDiffResult, JobKey, JobUpdateKey, JobUpdateRequest, JobUpdateStatus,
+    JobUpdateSummary, Range, Result as Payload, ScheduleStatus, ScheduledTask, TaskConfig,
 };
 use crate::spec::{adopt_running, readable, Job as JobModel, JobOptions};
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::instances::{instance_failed, wait_for_instances, wait_until_killed, Goal};
 use super::support::job_key::checked_job_key;
-use super::support::job_model::{
-    build_job, populated, same_config, state_json, task_config_mut,
-};
+use super::support::job_model::{build_job, populated, same_config, state_json, task_config_mut};
 use super::support::tasks::{
     config, counts_by_status, describe_ids, instance_id, newest_per_instance, status, task_id,
 };
@@ -897,8 +894,8 @@ msg:
 mod tests {
     use super::*;
     use crate::ansible::{check_sidecar, committed_module_docs_dir};
-    use crate::spec::BuildContext;
     use crate::modules::support::job_model::spec_failure;
+    use crate::spec::BuildContext;
 
     #[test]
     fn job_sidecar_docs_are_current() {

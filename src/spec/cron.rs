@@ -118,7 +118,11 @@ impl JobOptions {
 impl CronSpec {
     /// Writes the schedule and policy into the Thermos document; a document given in
     /// `executor_config` may carry them too, but then they must agree with the options.
-    pub(super) fn put_into(&self, doc: &mut Map<String, Value>, source: Source) -> Result<(), SpecError> {
+    pub(super) fn put_into(
+        &self,
+        doc: &mut Map<String, Value>,
+        source: Source,
+    ) -> Result<(), SpecError> {
         let in_document = |key: &str| doc.get(key).and_then(Value::as_str).map(str::to_string);
         if source == Source::ExecutorConfig {
             if let Some(found) = in_document("cron_schedule") {
@@ -155,7 +159,9 @@ impl CronSpec {
         };
         match CollisionPolicy::of_text(&policy) {
             Some(CollisionPolicy::RunOverlap) => {
-                return Err(refuse_run_overlap(source.option_path("cron_collision_policy")))
+                return Err(refuse_run_overlap(
+                    source.option_path("cron_collision_policy"),
+                ))
             }
             Some(_) => {}
             None => {
@@ -181,4 +187,180 @@ pub(super) fn refuse_service(doc: &Map<String, Value>, source: Source) -> Result
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::spec::options::ExecutorDocument;
+
+    fn ctx() -> BuildContext<'static> {
+        BuildContext {
+            cluster: "devcluster",
+            owner: "alice",
+            tiers: None,
+        }
+    }
+
+    fn nightly() -> JobOptions {
+        serde_yaml_ng::from_str(
+            r#"
+role: ml
+environment: devel
+name: nightly
+instances: 2
+task:
+  processes: [{name: train, cmdline: "python3 train.py"}]
+  resources: {cpu: 1, ram: 1GiB, disk: 1GiB}
+"#,
+        )
+        .expect("valid options")
+    }
+
+    fn cron(schedule: &str, policy: Option<CollisionPolicy>) -> CronSpec {
+        CronSpec {
+            schedule: schedule.into(),
+            collision_policy: policy,
+        }
+    }
+
+    fn document_of(job: &Job) -> Value {
+        serde_json::from_str(job.executor_data()).expect("executor data is JSON")
+    }
+
+    /// A job given whole in executor_config, as `aurora job inspect` would write it.
+    fn passthrough(doc: Value) -> JobOptions {
+        JobOptions {
+            role: "ml".into(),
+            environment: "devel".into(),
+            name: "nightly".into(),
+            executor_config: Some(ExecutorDocument(
+                doc.as_object().cloned().unwrap_or_default(),
+            )),
+            ..JobOptions::default()
+        }
+    }
+
+    #[test]
+    fn a_cron_job_has_its_schedule_and_policy_in_the_configuration_and_the_document() {
+        let job = nightly()
+            .build_cron(&ctx(), &cron("0 2 * * *", Some(CollisionPolicy::CancelNew)))
+            .unwrap();
+        assert_eq!(job.config.cron_schedule.as_deref(), Some("0 2 * * *"));
+        assert_eq!(
+            job.config.cron_collision_policy,
+            Some(CronCollisionPolicy::CANCEL_NEW)
+        );
+        assert!(!job.task_config().is_service);
+        let doc = document_of(&job);
+        assert_eq!(doc["cron_schedule"], "0 2 * * *");
+        assert_eq!(doc["cron_collision_policy"], "CANCEL_NEW");
+        assert_eq!(doc["service"], false);
+    }
+
+    #[test]
+    fn the_policy_defaults_to_kill_existing() {
+        let job = nightly()
+            .build_cron(&ctx(), &cron("* * * * *", None))
+            .unwrap();
+        assert_eq!(
+            job.config.cron_collision_policy,
+            Some(CronCollisionPolicy::KILL_EXISTING)
+        );
+    }
+
+    #[test]
+    fn a_service_a_rolling_update_and_run_overlap_are_refused_naming_the_option() {
+        let mut service = nightly();
+        service.service = Some(true);
+        let e = service
+            .build_cron(&ctx(), &cron("* * * * *", None))
+            .unwrap_err();
+        assert_eq!(e.option, "service");
+        let mut updated = nightly();
+        updated.update = Some(Default::default());
+        let e = updated
+            .build_cron(&ctx(), &cron("* * * * *", None))
+            .unwrap_err();
+        assert_eq!(e.option, "update");
+        let e = nightly()
+            .build_cron(
+                &ctx(),
+                &cron("* * * * *", Some(CollisionPolicy::RunOverlap)),
+            )
+            .unwrap_err();
+        assert_eq!(e.option, "cron_collision_policy");
+        assert!(e.message.contains("current schedulers refuse it"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_schedule_names_the_schedule_and_the_field() {
+        let e = nightly()
+            .build_cron(&ctx(), &cron("61 * * * *", None))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cron_schedule '61 * * * *': minute field '61' is out of range 0-59"
+        );
+        let e = check_schedule("0 0 30 2 *").unwrap_err();
+        assert!(e.message.contains("never fires"), "{e}");
+    }
+
+    #[test]
+    fn a_document_may_carry_the_schedule_and_policy_when_they_agree() {
+        let built = nightly()
+            .build_cron(&ctx(), &cron("0 2 * * *", Some(CollisionPolicy::CancelNew)))
+            .unwrap();
+        let doc = document_of(&built);
+        let same = passthrough(doc.clone())
+            .build_cron(&ctx(), &cron("0 2 * * *", None))
+            .unwrap();
+        assert_eq!(
+            same.config.cron_collision_policy,
+            Some(CronCollisionPolicy::CANCEL_NEW),
+            "the document's policy is kept"
+        );
+        let e = passthrough(doc.clone())
+            .build_cron(&ctx(), &cron("0 3 * * *", None))
+            .unwrap_err();
+        assert_eq!(e.option, "executor_config.cron_schedule");
+        let e = passthrough(doc.clone())
+            .build_cron(
+                &ctx(),
+                &cron("0 2 * * *", Some(CollisionPolicy::KillExisting)),
+            )
+            .unwrap_err();
+        assert_eq!(e.option, "executor_config.cron_collision_policy");
+    }
+
+    #[test]
+    fn a_document_that_is_a_service_or_runs_overlapping_is_refused() {
+        let built = nightly()
+            .build_cron(&ctx(), &cron("0 2 * * *", None))
+            .unwrap();
+        let mut doc = document_of(&built);
+        doc["service"] = json!(true);
+        let e = passthrough(doc)
+            .build_cron(&ctx(), &cron("0 2 * * *", None))
+            .unwrap_err();
+        assert_eq!(e.option, "executor_config.service");
+        let mut doc = document_of(&built);
+        doc["cron_collision_policy"] = json!("RUN_OVERLAP");
+        let e = passthrough(doc)
+            .build_cron(&ctx(), &cron("0 2 * * *", None))
+            .unwrap_err();
+        assert_eq!(e.option, "executor_config.cron_collision_policy");
+    }
+
+    #[test]
+    fn a_plain_job_still_refuses_a_document_with_a_schedule() {
+        let built = nightly()
+            .build_cron(&ctx(), &cron("0 2 * * *", None))
+            .unwrap();
+        let e = passthrough(document_of(&built)).build(&ctx()).unwrap_err();
+        assert_eq!(e.option, "executor_config.cron_schedule");
+        assert!(e.message.contains("aurora.scheduler.cron_job"), "{e}");
+    }
 }

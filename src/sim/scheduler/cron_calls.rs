@@ -11,8 +11,8 @@ use crate::api::types::{
 };
 use crate::sim::cluster::Demand;
 use crate::sim::cron::{CronEvent, CronJob, DeferredLaunch, START_INITIAL_BACKOFF_MS};
-use crate::spec::crontab::Crontab;
 use crate::sim::validation;
+use crate::spec::crontab::Crontab;
 
 /// The audit message on tasks killed by a KILL_EXISTING run.
 const KILLED_BY_CRON: &str = "Killed by cronScheduler";
