@@ -114,6 +114,10 @@ impl Module for CronJob {
             )
             .note("Check mode reads the scheduler and changes nothing.")
             .note(
+                "The job options are those of M(aurora.scheduler.job), with two exceptions: \
+                 C(service=true) and C(update) do not apply to a cron job and are refused.",
+            )
+            .note(
                 "The schedule is checked as the scheduler checks it before any call; an error \
                  names the field at fault.",
             )
