@@ -3,6 +3,7 @@
 
 use crate::ansible::AnyModule;
 
+pub mod host_info;
 pub mod instances;
 pub mod job;
 pub mod job_info;
@@ -17,4 +18,5 @@ pub const ALL: &[&dyn AnyModule] = &[
     &job_update::JobUpdate,
     &instances::Instances,
     &quota::Quota,
+    &host_info::HostInfo,
 ];
