@@ -4,6 +4,7 @@
 use crate::ansible::AnyModule;
 
 pub mod host_info;
+pub mod host_maintenance;
 pub mod instances;
 pub mod job;
 pub mod job_info;
@@ -19,4 +20,5 @@ pub const ALL: &[&dyn AnyModule] = &[
     &instances::Instances,
     &quota::Quota,
     &host_info::HostInfo,
+    &host_maintenance::HostMaintenance,
 ];
