@@ -3,6 +3,8 @@
 
 use crate::ansible::AnyModule;
 
+pub mod host_info;
+pub mod host_maintenance;
 pub mod instances;
 pub mod job;
 pub mod job_info;
@@ -17,4 +19,6 @@ pub const ALL: &[&dyn AnyModule] = &[
     &job_update::JobUpdate,
     &instances::Instances,
     &quota::Quota,
+    &host_info::HostInfo,
+    &host_maintenance::HostMaintenance,
 ];
