@@ -64,7 +64,7 @@ const EXAMPLES: &str = r#"- name: Drain two hosts, keeping 95% of each job's ins
     batch_size: 10
     sla_policy:
       percentage: 90
-      duration: 600
+      duration_secs: 600
     sla_timeout: 7200
     wait_timeout: 14400
 

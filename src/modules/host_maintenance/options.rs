@@ -37,7 +37,7 @@ pub struct Options {
 
     /// The SLA of C(drain=sla) for tasks without their own C(sla_policy), and the measure of
     /// the check-mode prediction: C(percentage) or C(count) of instances that must stay up,
-    /// for C(duration) seconds. Default C({percentage: 95, duration: 1800}).
+    /// for C(duration_secs) seconds. Default C({percentage: 95, duration_secs: 1800}).
     pub sla_policy: Option<SlaPolicyOption>,
 
     /// Seconds after which the scheduler drains a host of C(drain=sla) regardless of SLAs.
@@ -101,17 +101,17 @@ pub enum Drain {
     Force,
 }
 
-/// An SLA: C(percentage) or C(count), and C(duration).
+/// An SLA: C(percentage) or C(count), and C(duration_secs).
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaPolicyOption {
-    /// Share of the job's instances, in (0, 100], that must have run for C(duration).
+    /// Share of the job's instances, in (0, 100], that must have run for C(duration_secs).
     pub percentage: Option<f64>,
-    /// Number of the job's instances that must have run for C(duration).
+    /// Number of the job's instances that must have run for C(duration_secs).
     pub count: Option<i64>,
     /// Seconds an instance must have been running to count as up.
     #[serde(default = "default_duration")]
-    pub duration: u64,
+    pub duration_secs: u64,
 }
 
 fn default_duration() -> u64 {
@@ -194,10 +194,10 @@ impl Settings {
 fn sla_policy(option: Option<&SlaPolicyOption>) -> Result<SlaPolicy, Failure> {
     let (percentage, count, duration) = match option {
         None => (None, None, DEFAULT_SLA_DURATION_SECS),
-        Some(o) => (o.percentage, o.count, o.duration),
+        Some(o) => (o.percentage, o.count, o.duration_secs),
     };
     let duration_secs = i64::try_from(duration)
-        .map_err(|_| Failure::new(format!("sla_policy.duration: {duration} is too large")))?;
+        .map_err(|_| Failure::new(format!("sla_policy.duration_secs: {duration} is too large")))?;
     match (percentage, count) {
         (Some(_), Some(_)) => Err(Failure::new(
             "sla_policy: give either percentage or count, not both",
