@@ -565,14 +565,53 @@ impl Client {
             detail: format!("the call could not be encoded: {e}"),
         })?;
         let read_only = M::is_read_only();
+        self.with_retries(read_only, Response::code, || {
+            self.exchange(M::NAME, read_only, &body)
+        })
+    }
+
+    /// GETs one of the scheduler's plain pages (`path` relative to the scheduler URL, as `api`
+    /// is), with the same credentials, TLS, timeout, leader redirects and read retries as a
+    /// read-only call, and returns its body. `label` names the request in errors, e.g.
+    /// `"GET /agents"`.
+    pub fn get_page(&self, label: &'static str, path: &str) -> Result<String, ClientError> {
+        let url = self.endpoint.join(path).map_err(|e| ClientError::Config {
+            url: self.endpoint.to_string(),
+            message: format!("cannot join the scheduler URL with {path:?}: {e}"),
+        })?;
+        self.with_retries(
+            true,
+            |_| ResponseCode::OK,
+            || {
+                let (url, reply) =
+                    self.send_following_redirects(label, true, url.clone(), |http, url| {
+                        http.get(url)
+                            .header(ACCEPT, HeaderValue::from_static("*/*"))
+                    })?;
+                reply
+                    .text()
+                    .map_err(|e| transport_error(label, &url, true, self.timeout, &e))
+            },
+        )
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up; only
+    /// read-only requests are tried again, on transport errors, HTTP 503 and, as `code` tells,
+    /// ERROR_TRANSIENT.
+    fn with_retries<T>(
+        &self,
+        read_only: bool,
+        code: impl Fn(&T) -> ResponseCode,
+        mut attempt: impl FnMut() -> Result<T, ClientError>,
+    ) -> Result<T, ClientError> {
         let started = Instant::now();
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let mut outcome = self.exchange(M::NAME, read_only, &body);
+            let mut outcome = attempt();
             let retry = read_only
                 && match &outcome {
-                    Ok(response) => response.code() == ResponseCode::ERROR_TRANSIENT,
+                    Ok(reply) => code(reply) == ResponseCode::ERROR_TRANSIENT,
                     Err(e) => e.is_retryable(),
                 };
             let delay = if retry {
@@ -635,10 +674,54 @@ impl Client {
         read_only: bool,
         body: &[u8],
     ) -> Result<Response, ClientError> {
-        let mut url = self.endpoint.clone();
+        let (url, reply) = self.send_following_redirects(
+            method,
+            read_only,
+            self.endpoint.clone(),
+            |http, url| http.post(url).body(body.to_vec()),
+        )?;
+        let transport =
+            |e: reqwest::Error| transport_error(method, &url, read_only, self.timeout, &e);
+        let binary = reply
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.to_string());
+        let bytes = reply.bytes().map_err(transport)?;
+        decode_reply(Encoding::Binary, method, &bytes).map_err(|e| match e {
+            ReplyError::Exception(e) => ClientError::Exception {
+                method,
+                url: url.to_string(),
+                kind: format!("{:?}", e.kind),
+                message: e.message,
+            },
+            ReplyError::Malformed(detail) => ClientError::Malformed {
+                method,
+                url: url.to_string(),
+                detail: match binary {
+                    Some(ct) if ct != Encoding::Binary.content_type() => {
+                        format!("{detail} (the reply's Content-Type is {ct:?})")
+                    }
+                    _ => detail,
+                },
+            },
+        })
+    }
+
+    /// Sends the request `build` makes for `url`, following up to `MAX_REDIRECTS` leader
+    /// redirects (the request is rebuilt for each URL), and returns the URL that answered HTTP
+    /// 200 with its reply; any other status is an error.
+    fn send_following_redirects(
+        &self,
+        method: &'static str,
+        read_only: bool,
+        start: Url,
+        build: impl Fn(&blocking::Client, Url) -> blocking::RequestBuilder,
+    ) -> Result<(Url, blocking::Response), ClientError> {
+        let mut url = start;
         let mut chain = vec![url.to_string()];
         loop {
-            let mut request = self.http_for(&url)?.post(url.clone()).body(body.to_vec());
+            let mut request = build(self.http_for(&url)?, url.clone());
             if let Some(auth) = &self.auth {
                 request = request.header(AUTHORIZATION, auth.clone());
             }
@@ -647,32 +730,7 @@ impl Client {
             let reply = request.send().map_err(transport)?;
             let status = reply.status();
             match status {
-                StatusCode::OK => {
-                    let binary = reply
-                        .headers()
-                        .get(CONTENT_TYPE)
-                        .and_then(|v| v.to_str().ok())
-                        .map(|v| v.to_string());
-                    let bytes = reply.bytes().map_err(transport)?;
-                    return decode_reply(Encoding::Binary, method, &bytes).map_err(|e| match e {
-                        ReplyError::Exception(e) => ClientError::Exception {
-                            method,
-                            url: url.to_string(),
-                            kind: format!("{:?}", e.kind),
-                            message: e.message,
-                        },
-                        ReplyError::Malformed(detail) => ClientError::Malformed {
-                            method,
-                            url: url.to_string(),
-                            detail: match binary {
-                                Some(ct) if ct != Encoding::Binary.content_type() => {
-                                    format!("{detail} (the reply's Content-Type is {ct:?})")
-                                }
-                                _ => detail,
-                            },
-                        },
-                    });
-                }
+                StatusCode::OK => return Ok((url, reply)),
                 StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => {
                     let redirect_error =
                         |reason: String, chain: Vec<String>| ClientError::Redirect {

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod clusters;
 pub mod codec;
+pub mod host_pages;
 pub mod keys;
 pub mod methods;
 #[cfg(test)]

@@ -4,6 +4,8 @@
 use crate::ansible::AnyModule;
 
 pub mod cron_job;
+pub mod host_info;
+pub mod host_maintenance;
 pub mod instances;
 pub mod job;
 pub mod job_info;
@@ -19,4 +21,6 @@ pub const ALL: &[&dyn AnyModule] = &[
     &instances::Instances,
     &quota::Quota,
     &cron_job::CronJob,
+    &host_info::HostInfo,
+    &host_maintenance::HostMaintenance,
 ];

@@ -1,7 +1,10 @@
 # Shared by the targets' run.sh: start aurora-sim on 127.0.0.1 for the duration of the target, and
 # run playbooks against it. Source it from the repo root; it stops the simulator on exit.
 
-AURORA_BIN=${AURORA_BIN:-$(pwd)/${CARGO_TARGET_DIR:-target}/release}
+# Cargo's target directory may be relative to the repo root or absolute.
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+[[ $TARGET_DIR == /* ]] || TARGET_DIR=$(pwd)/$TARGET_DIR
+AURORA_BIN=${AURORA_BIN:-$TARGET_DIR/release}
 export ANSIBLE_CONFIG=$(pwd)/ansible.cfg
 # Python modules (command, assert's helpers) run with the venv's interpreter, not a guessed one.
 PYTHON=$(command -v python3)

@@ -2,6 +2,7 @@
 //! reading tasks, and following rolling updates. Modules tell their story; this is the grammar.
 
 pub mod connection;
+pub mod hosts;
 pub mod instances;
 pub mod job_key;
 pub mod job_model;
