@@ -1,6 +1,8 @@
 """make bench, module figures (design.md targets): the per-task cost of the job module in
 ansible-playbook against a do-nothing compiled module and a Python module (ansible.builtin.uri)
-making a scheduler call; one run of the module outside Ansible; the executable's size.
+making a scheduler call; one run of the module outside Ansible; the executable's size; a drain of
+1,000 simulated hosts by host_maintenance in one task (scheduler calls, module CPU, wall and
+simulator time).
 
 Run by scripts/bench.sh with the venv's python, after `make build venv`. Starts aurora-sim on
 127.0.0.1 and stops it on exit. Figures, not pass/fail: the targets are printed beside them.
@@ -8,6 +10,7 @@ Run by scripts/bench.sh with the venv's python, after `make build venv`. Starts 
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -104,6 +107,9 @@ def main():
     finally:
         sim.kill()
         sim.wait()
+    try:
+        measure_drain(work)
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -166,6 +172,79 @@ def measure(work, url):
           f"{per_task['noop']:.1f} ms, ansible.builtin.uri (one getTasksStatus call) {per_task['uri']:.1f} ms")
     print(f"job / do-nothing module: {per_task['job'] / per_task['noop']:.2f}x  (target: within 1.2x); "
           f"job / uri: {per_task['job'] / per_task['uri']:.2f}x  (target: at most 0.3x)")
+
+
+DRAIN_HOSTS = 1000
+DRAIN_RACKS = 10
+# Virtual seconds per real second: the maintenance poll (1 min) then takes 0.1 s.
+DRAIN_TIME_SCALE = 600
+DRAIN_JOBS = 5
+DRAIN_INSTANCES = 100
+
+
+def module_run(work, name, args):
+    """One direct run of the module executable as `name`: (result, wall s, CPU s of the child)."""
+    args_file = work / f"{name}.json"
+    args_file.write_text(json.dumps(dict(args, _ansible_module_name=f"aurora.scheduler.{name}")))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([MODULE, args_file], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          timeout=600)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result = json.loads(done.stdout)
+    if result.get("failed"):
+        sys.exit(f"{name} failed: {result.get('msg')}")
+    return result, wall, cpu
+
+
+def simulator_now_ms(work, url, label):
+    """The simulator's virtual time: the first event of a one-instance job created now."""
+    probe = dict(JOB, scheduler_url=url, name=f"clock-{label}", instances=1, wait=False)
+    module_run(work, "job", probe)
+    done = subprocess.run(
+        [BIN / "aurora-ansible", "--scheduler-url", url, "--output", "json", "call", "getTasksWithoutConfigs",
+         "--json", json.dumps({"query": {"role": "bench", "environment": "devel", "jobName": f"clock-{label}"}})],
+        stdout=subprocess.PIPE, text=True, timeout=60, check=True)
+    tasks = json.loads(done.stdout)["result"]["scheduleStatusResult"]["tasks"]
+    return min(e["timestamp"] for t in tasks for e in t["taskEvents"])
+
+
+def measure_drain(work):
+    """host_maintenance draining 1,000 hosts of 10 racks, one rack per batch, then back in service."""
+    sim = subprocess.Popen(
+        [BIN / "aurora-sim", "--listen", "127.0.0.1:0", "--hosts", str(DRAIN_HOSTS), "--racks", str(DRAIN_RACKS),
+         "--time-scale", str(DRAIN_TIME_SCALE)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    url = sim.stdout.readline().strip()
+    try:
+        if not url.startswith("http://127.0.0.1:"):
+            sys.exit(f"aurora-sim did not start (first line: {url!r})")
+        for j in range(DRAIN_JOBS):
+            module_run(work, "job", dict(JOB, scheduler_url=url, name=f"fleet{j}", instances=DRAIN_INSTANCES))
+        listed, _, _ = module_run(work, "host_info", {"scheduler_url": url, "tasks": False})
+        hosts = [h["name"] for h in listed["hosts"]]
+        drain = {"scheduler_url": url, "hosts": hosts, "group_by": "rack", "wait_timeout": 600}
+        virtual_start = simulator_now_ms(work, url, "start")
+        drained, drain_wall, drain_cpu = module_run(work, "host_maintenance", drain)
+        virtual_end = simulator_now_ms(work, url, "end")
+        active, active_wall, active_cpu = module_run(work, "host_maintenance",
+                                                     dict(drain, state="active"))
+    finally:
+        sim.kill()
+        sim.wait()
+    modes = {h["mode"] for h in drained["hosts"]}
+    batches = len(drained["batches"])
+    calls = drained["scheduler_calls"]
+    print(f"host_maintenance drain of {DRAIN_HOSTS} hosts ({DRAIN_RACKS} racks, group_by rack, "
+          f"{DRAIN_JOBS * DRAIN_INSTANCES} tasks, --time-scale {DRAIN_TIME_SCALE}): {batches} batches, "
+          f"{calls} scheduler calls ({calls / max(batches, 1):.1f} per batch), module CPU {drain_cpu * 1000:.0f} ms, "
+          f"wall {drain_wall:.2f} s, simulator time {(virtual_end - virtual_start) / 1000:.0f} s; "
+          f"modes after: {sorted(modes)}  (target: calls grow with batches, not hosts; under 1 s of module CPU)")
+    print(f"host_maintenance back to active, {DRAIN_HOSTS} hosts: {active['scheduler_calls']} scheduler calls, "
+          f"module CPU {active_cpu * 1000:.0f} ms, wall {active_wall:.2f} s")
 
 
 if __name__ == "__main__":

@@ -724,3 +724,43 @@ fn a_broken_connection_during_a_write_says_it_may_have_been_applied() {
         "{msg}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plain pages (/agents, /maintenance)
+
+#[test]
+fn a_page_is_read_with_get_through_redirects_retries_and_credentials() {
+    let server = TestServer::start(|n, _, base| match n {
+        0 => Reply::status(503),
+        1 => Reply::status(307).header("Location", &format!("{base}/leader/agents")),
+        _ => Reply::status(200).body("<html>agents</html>"),
+    });
+    let cfg = ClientConfig {
+        username: Some("alice".into()),
+        password: Some("pw".into()),
+        ..config(&format!("{}/", server.url()))
+    };
+    let page = Client::new(&cfg)
+        .unwrap()
+        .get_page("GET /agents", "agents")
+        .unwrap();
+    assert_eq!(page, "<html>agents</html>");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(requests.iter().all(|r| r.method == "GET"));
+    assert_eq!(requests[0].path, "/agents");
+    assert_eq!(requests[2].path, "/leader/agents");
+    assert!(requests[2].header("authorization").is_some());
+}
+
+#[test]
+fn a_missing_page_is_an_error_naming_the_request() {
+    let server = TestServer::start(|_, _, _| Reply::status(404));
+    let e = client(&server.url())
+        .get_page("GET /maintenance", "maintenance")
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.starts_with("GET /maintenance:"), "{msg}");
+    assert!(msg.contains("404"), "{msg}");
+}

@@ -151,16 +151,13 @@ fn statuses(result: Option<Payload>) -> Vec<HostStatus> {
 }
 
 /// `host-001, host-002 and 3 more`, for messages about many hosts.
-fn describe_hosts(hosts: &[String]) -> String {
+fn describe_hosts<S: AsRef<str>>(hosts: &[S]) -> String {
     const SHOWN: usize = 5;
+    let shown: Vec<&str> = hosts.iter().take(SHOWN).map(AsRef::as_ref).collect();
     if hosts.len() <= SHOWN {
-        hosts.join(", ")
+        shown.join(", ")
     } else {
-        format!(
-            "{} and {} more",
-            hosts[..SHOWN].join(", "),
-            hosts.len() - SHOWN
-        )
+        format!("{} and {} more", shown.join(", "), hosts.len() - SHOWN)
     }
 }
 
@@ -285,7 +282,7 @@ impl Module for HostMaintenance {
             return Err(Failure::new(format!(
                 "hosts: unknown to the scheduler: {}; the scheduler would silently ignore them. \
                  Check the names (aurora.scheduler.host_info lists every host)",
-                unknown.join(", ")
+                describe_hosts(&unknown)
             ))
             .field("unknown_hosts", unknown));
         }
