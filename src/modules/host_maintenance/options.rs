@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn a_count_policy_keeps_its_duration() {
-        let s = settings(json!({"sla_policy": {"count": 3, "duration": 60}})).unwrap();
+        let s = settings(json!({"sla_policy": {"count": 3, "duration_secs": 60}})).unwrap();
         assert_eq!(
             s.sla_policy,
             SlaPolicy::CountSlaPolicy(CountSlaPolicy {
