@@ -350,7 +350,10 @@ fn update_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobUpdateS
 }
 
 /// Why each PENDING task waits, by task id.
-fn pending_reasons(conn: &Connection, filter: &Filter) -> Result<BTreeMap<String, String>, Failure> {
+fn pending_reasons(
+    conn: &Connection,
+    filter: &Filter,
+) -> Result<BTreeMap<String, String>, Failure> {
     // The scheduler refuses a query with statuses or hosts here (api-reference §2).
     let query = TaskQuery {
         role: filter.role.clone(),
