@@ -1,7 +1,8 @@
 //! `aurora.scheduler.job_info`: what runs on the cluster, read-only. Per job: instances by
 //! status, the running configurations with their instance ranges, metadata and versions, active
-//! and recent updates, and why PENDING tasks wait. A handful of calls for the whole cluster,
-//! whatever its size, so that it stays quick on a thousand jobs.
+//! and recent updates, and why PENDING tasks wait. A few calls for the whole cluster, so that it
+//! stays quick on a thousand jobs; the tasks are read a batch of jobs per call and folded into
+//! per-job summaries, so that they never all sit in memory at once.
 
 use std::collections::BTreeMap;
 
@@ -12,9 +13,7 @@ use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
 use crate::api::keys::check_identifier;
-use crate::api::methods::{
-    GetJobSummary, GetJobUpdateSummaries, GetPendingReason, GetTasksWithoutConfigs,
-};
+use crate::api::methods::{GetJobSummary, GetJobUpdateSummaries, GetPendingReason};
 use crate::api::types::{
     Container, Image, JobKey, JobSummary, JobUpdateQuery, JobUpdateSummary, Resource,
     Result as Payload, ScheduleStatus, ScheduledTask, TaskConfig, TaskQuery,
@@ -28,6 +27,10 @@ pub struct JobInfo;
 
 /// Recent updates listed per job, newest first.
 const RECENT_UPDATES: usize = 5;
+
+/// Jobs whose tasks are asked for in one getTasksWithoutConfigs call: a few thousand tasks per
+/// answer keeps memory flat on a large cluster, at a few dozen calls for a thousand jobs.
+const JOBS_PER_TASK_CALL: usize = 50;
 
 /// Options of `aurora.scheduler.job_info`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -141,8 +144,9 @@ impl Module for JobInfo {
                  version with the jobs running it.",
             )
             .note(
-                "A few calls in all, however many jobs: the job summaries, the active tasks \
-                 without their executor data, the update summaries and the pending reasons.",
+                "A few calls in all: the job summaries, the active tasks without their \
+                 executor data (one call per 50 jobs), the update summaries and the pending \
+                 reasons.",
             )
             .examples(EXAMPLES)
             .returns(RETURN)
@@ -155,16 +159,15 @@ impl Module for JobInfo {
         let conn = options.connection.connect()?;
 
         let summaries = job_summaries(&conn, &filter)?;
-        let tasks = active_tasks(&conn, &filter)?;
+        let mut by_job = active_tasks(&conn, &summaries)?;
         let updates = update_summaries(&conn, &filter)?;
-        let pending = pending_reasons(&conn, &filter, &tasks)?;
+        let any_pending = by_job.values().any(|tasks| !tasks.pending.is_empty());
+        let pending = if any_pending {
+            pending_reasons(&conn, &filter)?
+        } else {
+            BTreeMap::new()
+        };
 
-        let mut by_job: BTreeMap<String, Vec<&ScheduledTask>> = BTreeMap::new();
-        for task in &tasks {
-            if let Some(key) = config(task).and_then(|c| c.job.as_ref()) {
-                by_job.entry(key.to_string()).or_default().push(task);
-            }
-        }
         let mut updates_by_job: BTreeMap<String, Vec<&JobUpdateSummary>> = BTreeMap::new();
         for update in &updates {
             if let Some(job) = update.key.as_ref().and_then(|k| k.job.as_ref()) {
@@ -183,11 +186,7 @@ impl Module for JobInfo {
             };
             let name = key.to_string();
             let job_tasks = by_job.remove(&name).unwrap_or_default();
-            if !filter.statuses.is_empty()
-                && !job_tasks
-                    .iter()
-                    .any(|t| filter.statuses.contains(&status(t)))
-            {
+            if !filter.statuses.is_empty() && !job_tasks.has_any_status(&filter.statuses) {
                 continue;
             }
             let info = job_json(
@@ -239,20 +238,75 @@ fn job_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobSummary>, 
     Ok(summaries)
 }
 
-fn active_tasks(conn: &Connection, filter: &Filter) -> Result<Vec<ScheduledTask>, Failure> {
-    let query = TaskQuery {
-        role: filter.role.clone(),
-        environment: filter.environment.clone(),
-        statuses: Some(ScheduleStatus::ACTIVE.to_vec()),
-        ..TaskQuery::default()
-    };
-    let response = conn
-        .client
-        .call_ok(&GetTasksWithoutConfigs { query: Some(query) })?;
-    Ok(match response.result {
-        Some(Payload::ScheduleStatusResult(r)) => r.tasks.unwrap_or_default(),
-        _ => Vec::new(),
-    })
+/// What is listed of one job's active tasks, folded task by task so that the tasks themselves
+/// can be dropped once read.
+#[derive(Default)]
+struct JobTasks {
+    /// Task count by status name.
+    instances: BTreeMap<String, u32>,
+    /// The distinct configurations with the instances running each, in order of first sight.
+    configs: Vec<(TaskConfig, Vec<i32>)>,
+    /// The PENDING tasks' instance and task id, in the scheduler's order.
+    pending: Vec<(i32, String)>,
+}
+
+impl JobTasks {
+    fn add(&mut self, task: ScheduledTask) {
+        let status = status(&task);
+        *self.instances.entry(status.to_string()).or_default() += 1;
+        let instance = instance_id(&task);
+        if status == ScheduleStatus::PENDING {
+            self.pending.push((instance, task_id(&task).to_string()));
+        }
+        let Some(config) = task.assigned_task.and_then(|a| a.task) else {
+            return;
+        };
+        match self.configs.iter_mut().find(|(c, _)| *c == config) {
+            Some((_, ids)) => ids.push(instance),
+            None => self.configs.push((config, vec![instance])),
+        }
+    }
+
+    fn has_any_status(&self, statuses: &[ScheduleStatus]) -> bool {
+        statuses
+            .iter()
+            .any(|s| self.instances.contains_key(&s.to_string()))
+    }
+
+    /// The configurations with their instances sorted, in order of their lowest instance.
+    fn config_groups(&self) -> Vec<(&TaskConfig, Vec<i32>)> {
+        let mut groups: Vec<(&TaskConfig, Vec<i32>)> = self
+            .configs
+            .iter()
+            .map(|(config, ids)| {
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                (config, ids)
+            })
+            .collect();
+        groups.sort_by_key(|(_, ids)| ids.first().copied());
+        groups
+    }
+}
+
+/// The active tasks of the summarized jobs, without executor data, by job key.
+fn active_tasks(
+    conn: &Connection,
+    summaries: &[JobSummary],
+) -> Result<BTreeMap<String, JobTasks>, Failure> {
+    let keys: Vec<JobKey> = summaries
+        .iter()
+        .filter_map(|s| s.job.as_ref()?.key.clone())
+        .collect();
+    let mut by_job: BTreeMap<String, JobTasks> = BTreeMap::new();
+    for batch in keys.chunks(JOBS_PER_TASK_CALL) {
+        for task in conn.tasks_of_jobs(batch, ScheduleStatus::ACTIVE, false)? {
+            if let Some(key) = config(&task).and_then(|c| c.job.as_ref()) {
+                by_job.entry(key.to_string()).or_default().add(task);
+            }
+        }
+    }
+    Ok(by_job)
 }
 
 fn update_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobUpdateSummary>, Failure> {
@@ -272,15 +326,11 @@ fn update_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobUpdateS
     Ok(updates)
 }
 
-/// Why each PENDING task waits, by task id. Asked only when some task is PENDING.
+/// Why each PENDING task waits, by task id.
 fn pending_reasons(
     conn: &Connection,
     filter: &Filter,
-    tasks: &[ScheduledTask],
 ) -> Result<BTreeMap<String, String>, Failure> {
-    if !tasks.iter().any(|t| status(t) == ScheduleStatus::PENDING) {
-        return Ok(BTreeMap::new());
-    }
     // The scheduler refuses a query with statuses or hosts here (api-reference §2).
     let query = TaskQuery {
         role: filter.role.clone(),
@@ -303,15 +353,11 @@ fn pending_reasons(
 fn job_json(
     key: &JobKey,
     summary: &JobSummary,
-    tasks: &[&ScheduledTask],
+    tasks: &JobTasks,
     updates: &[&JobUpdateSummary],
     pending: &BTreeMap<String, String>,
 ) -> Value {
-    let mut instances: BTreeMap<String, u32> = BTreeMap::new();
-    for task in tasks {
-        *instances.entry(status(task).to_string()).or_default() += 1;
-    }
-    let groups = config_groups(tasks);
+    let groups = tasks.config_groups();
     let mut versions: Vec<String> = groups
         .iter()
         .filter_map(|(config, _)| metadata_value(config, "version"))
@@ -328,13 +374,13 @@ fn job_json(
         .map(|u| update_json(u))
         .collect();
     let waiting: Vec<Value> = tasks
+        .pending
         .iter()
-        .filter(|t| status(t) == ScheduleStatus::PENDING)
-        .map(|t| {
+        .map(|(instance, task_id)| {
             json!({
-                "instance": instance_id(t),
-                "task_id": task_id(t),
-                "reason": pending.get(task_id(t)).cloned().unwrap_or_default(),
+                "instance": instance,
+                "task_id": task_id,
+                "reason": pending.get(task_id).cloned().unwrap_or_default(),
             })
         })
         .collect();
@@ -348,7 +394,7 @@ fn job_json(
         "instance_count": job.map_or(0, |j| j.instance_count),
         "cron_schedule": job.and_then(|j| j.cron_schedule.clone()),
         "next_cron_run_ms": summary.next_cron_run_ms,
-        "instances": instances,
+        "instances": tasks.instances,
         "stats": {
             "active": stats.active_task_count,
             "pending": stats.pending_task_count,
@@ -361,24 +407,6 @@ fn job_json(
         "recent_updates": recent,
         "pending": waiting,
     })
-}
-
-/// The distinct configurations of the tasks, with the instances running each, in order of
-/// their lowest instance.
-fn config_groups<'a>(tasks: &[&'a ScheduledTask]) -> Vec<(&'a TaskConfig, Vec<i32>)> {
-    let mut groups: Vec<(&TaskConfig, Vec<i32>)> = Vec::new();
-    for task in tasks {
-        let Some(config) = config(task) else { continue };
-        match groups.iter_mut().find(|(c, _)| *c == config) {
-            Some((_, ids)) => ids.push(instance_id(task)),
-            None => groups.push((config, vec![instance_id(task)])),
-        }
-    }
-    for (_, ids) in &mut groups {
-        ids.sort_unstable();
-    }
-    groups.sort_by_key(|(_, ids)| ids.first().copied());
-    groups
 }
 
 fn config_json(config: &TaskConfig, ids: &[i32]) -> Value {

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::api::types::{
-    AssignedTask, JobKey, ScheduleStatus, ScheduledTask, TaskConfig, TaskEvent, TaskQuery,
+    AssignedTask, ExecutorConfig, JobKey, ScheduleStatus, ScheduledTask, TaskConfig, TaskEvent,
+    TaskQuery,
 };
 use crate::sim::cluster::Host;
 
@@ -105,12 +106,11 @@ impl Task {
     /// The wire form; `with_executor_data: false` is getTasksWithoutConfigs (§4.4).
     pub fn to_wire(&self, hosts: &[Host], with_executor_data: bool) -> ScheduledTask {
         let host = self.host.and_then(|h| hosts.get(h));
-        let mut config = (*self.config).clone();
-        if !with_executor_data {
-            if let Some(executor) = config.executor_config.as_mut() {
-                executor.data = None;
-            }
-        }
+        let config = if with_executor_data {
+            (*self.config).clone()
+        } else {
+            without_executor_data(&self.config)
+        };
         ScheduledTask {
             assigned_task: Some(AssignedTask {
                 task_id: Some(self.id.clone()),
@@ -126,6 +126,35 @@ impl Task {
             task_events: Some(self.events.clone()),
             ancestor_id: self.ancestor.clone(),
         }
+    }
+}
+
+/// A copy of the configuration without the executor's data, which is the bulk of it and is not
+/// copied only to be dropped (getTasksWithoutConfigs answers thousands of tasks).
+fn without_executor_data(config: &TaskConfig) -> TaskConfig {
+    let executor_config = config.executor_config.as_ref().map(|e| ExecutorConfig {
+        name: e.name.clone(),
+        data: None,
+    });
+    // Every field named, so that a new one is not forgotten here.
+    TaskConfig {
+        job: config.job.clone(),
+        owner: config.owner.clone(),
+        is_service: config.is_service,
+        priority: config.priority,
+        max_task_failures: config.max_task_failures,
+        production: config.production,
+        tier: config.tier.clone(),
+        resources: config.resources.clone(),
+        constraints: config.constraints.clone(),
+        mesos_fetcher_uris: config.mesos_fetcher_uris.clone(),
+        task_links: config.task_links.clone(),
+        contact_email: config.contact_email.clone(),
+        executor_config,
+        metadata: config.metadata.clone(),
+        partition_policy: config.partition_policy.clone(),
+        sla_policy: config.sla_policy.clone(),
+        container: config.container.clone(),
     }
 }
 
@@ -226,7 +255,8 @@ impl TaskStore {
     /// without offset and limit.
     pub fn query(&self, q: &TaskQuery, hosts: &[Host]) -> Vec<&Task> {
         let role = q.role.as_deref().map(str::trim).filter(|r| !r.is_empty());
-        // Use the job index when the query names jobs.
+        // The job index gives the tasks of the named jobs (so the job keys need no further
+        // check), or every task in job order without sorting them all.
         let candidates: Vec<&Task> = if non_empty(&q.job_keys) {
             q.job_keys
                 .iter()
@@ -238,9 +268,7 @@ impl TaskStore {
         {
             self.of_job(&JobKey::new(r, e, n))
         } else {
-            let mut all: Vec<&Task> = self.tasks.values().collect();
-            all.sort_by(|a, b| (&a.job, a.instance, a.seq).cmp(&(&b.job, b.instance, b.seq)));
-            all
+            self.by_job.keys().flat_map(|k| self.of_job(k)).collect()
         };
         candidates
             .into_iter()
@@ -257,7 +285,6 @@ impl TaskStore {
                 !non_empty(&q.instance_ids)
                     || q.instance_ids.iter().flatten().any(|i| *i == t.instance)
             })
-            .filter(|t| !non_empty(&q.job_keys) || q.job_keys.iter().flatten().any(|k| *k == t.job))
             .filter(|t| {
                 !non_empty(&q.slave_hosts)
                     || t.host.and_then(|h| hosts.get(h)).is_some_and(|h| {

@@ -22,8 +22,22 @@ impl Connection {
         statuses: &[ScheduleStatus],
         with_configs: bool,
     ) -> Result<Vec<ScheduledTask>, ClientError> {
+        self.tasks_of_jobs(std::slice::from_ref(key), statuses, with_configs)
+    }
+
+    /// The tasks of several jobs in one call, as `tasks` answers them for one. No jobs, no tasks
+    /// (and no call: a query without job keys would ask for every task of the cluster).
+    pub fn tasks_of_jobs(
+        &self,
+        keys: &[JobKey],
+        statuses: &[ScheduleStatus],
+        with_configs: bool,
+    ) -> Result<Vec<ScheduledTask>, ClientError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         let query = TaskQuery {
-            job_keys: Some(vec![key.clone()]),
+            job_keys: Some(keys.to_vec()),
             statuses: (!statuses.is_empty()).then(|| statuses.to_vec()),
             ..TaskQuery::default()
         };
