@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
+use crate::api::client::ClientError;
 use crate::api::keys::check_identifier;
 use crate::api::methods::{GetJobSummary, GetJobUpdateSummaries, GetPendingReason};
 use crate::api::types::{
@@ -31,6 +32,10 @@ const RECENT_UPDATES: usize = 5;
 /// Jobs whose tasks are asked for in one getTasksWithoutConfigs call: a few thousand tasks per
 /// answer keeps memory flat on a large cluster, at a few dozen calls for a thousand jobs.
 const JOBS_PER_TASK_CALL: usize = 50;
+
+/// getTasksWithoutConfigs calls in flight at once: while one answer is decoded here, the
+/// scheduler prepares the next.
+const TASK_READERS: usize = 2;
 
 /// Options of `aurora.scheduler.job_info`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -145,8 +150,8 @@ impl Module for JobInfo {
             )
             .note(
                 "A few calls in all: the job summaries, the active tasks without their \
-                 executor data (one call per 50 jobs), the update summaries and the pending \
-                 reasons.",
+                 executor data (one call per 50 jobs, two at a time), the update summaries and \
+                 the pending reasons.",
             )
             .examples(EXAMPLES)
             .returns(RETURN)
@@ -289,7 +294,9 @@ impl JobTasks {
     }
 }
 
-/// The active tasks of the summarized jobs, without executor data, by job key.
+/// The active tasks of the summarized jobs, without executor data, by job key. Each reader
+/// takes every `TASK_READERS`th batch of jobs; a job's tasks all come in one answer, so the
+/// readers' summaries are of distinct jobs and the order of the answers does not matter.
 fn active_tasks(
     conn: &Connection,
     summaries: &[JobSummary],
@@ -298,15 +305,31 @@ fn active_tasks(
         .iter()
         .filter_map(|s| s.job.as_ref()?.key.clone())
         .collect();
-    let mut by_job: BTreeMap<String, JobTasks> = BTreeMap::new();
-    for batch in keys.chunks(JOBS_PER_TASK_CALL) {
-        for task in conn.tasks_of_jobs(batch, ScheduleStatus::ACTIVE, false)? {
-            if let Some(key) = config(&task).and_then(|c| c.job.as_ref()) {
-                by_job.entry(key.to_string()).or_default().add(task);
+    let batches: Vec<&[JobKey]> = keys.chunks(JOBS_PER_TASK_CALL).collect();
+    let read = |reader: usize| -> Result<BTreeMap<String, JobTasks>, ClientError> {
+        let mut by_job: BTreeMap<String, JobTasks> = BTreeMap::new();
+        for batch in batches.iter().skip(reader).step_by(TASK_READERS) {
+            for task in conn.tasks_of_jobs(batch, ScheduleStatus::ACTIVE, false)? {
+                if let Some(key) = config(&task).and_then(|c| c.job.as_ref()) {
+                    by_job.entry(key.to_string()).or_default().add(task);
+                }
             }
         }
-    }
-    Ok(by_job)
+        Ok(by_job)
+    };
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..TASK_READERS)
+            .map(|reader| scope.spawn(move || read(reader)))
+            .collect();
+        let mut by_job = BTreeMap::new();
+        for reader in readers {
+            let read = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            by_job.append(&mut read?);
+        }
+        Ok(by_job)
+    })
 }
 
 fn update_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobUpdateSummary>, Failure> {
