@@ -2,13 +2,14 @@
 
 use std::io::Write;
 
-use super::table::{render, utc_millis};
+use super::table::render;
 use super::{emit, to_json, CliError, Output};
 use crate::api::client::Client;
 use crate::api::methods::{GetJobSummary, GetTasksWithoutConfigs};
 use crate::api::types::{
     JobKey, JobSummary, Result as ApiResult, ScheduleStatus, ScheduledTask, TaskQuery,
 };
+use crate::spec::utc::utc_millis;
 
 pub fn jobs(
     client: &Client,

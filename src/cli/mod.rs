@@ -5,7 +5,7 @@
 mod docs;
 mod jobs;
 mod raw;
-pub mod table;
+mod table;
 mod write;
 
 use std::ffi::OsString;

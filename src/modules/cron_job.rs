@@ -18,8 +18,8 @@ use crate::api::types::{
     CronCollisionPolicy, JobConfiguration, JobKey, JobSummary, Result as Payload, ScheduleStatus,
     ScheduledTask,
 };
-use crate::cli::table::utc_millis;
 use crate::spec::cron::{check_schedule, CollisionPolicy, CronSpec};
+use crate::spec::utc::utc_millis;
 use crate::spec::{adopt_running, JobOptions};
 
 use super::support::connection::{Connection, ConnectionOptions};
@@ -652,7 +652,6 @@ msg:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ansible::{check_sidecar, committed_module_docs_dir};
     use crate::spec::BuildContext;
 
     fn options(args: Value) -> Options {
@@ -665,13 +664,6 @@ mod tests {
             map.extend(extra);
         }
         args
-    }
-
-    #[test]
-    fn cron_job_sidecar_docs_are_current() {
-        if let Err(stale) = check_sidecar(&CronJob, &committed_module_docs_dir()) {
-            panic!("{stale}; run `aurora-ansible docs` and commit plugins/modules/cron_job.yml");
-        }
     }
 
     #[test]

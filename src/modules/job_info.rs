@@ -581,19 +581,6 @@ scheduler_url:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ansible::{check_sidecar, committed_module_docs_dir, validated_examples};
-
-    #[test]
-    fn job_info_sidecar_docs_are_current() {
-        if let Err(stale) = check_sidecar(&JobInfo, &committed_module_docs_dir()) {
-            panic!("{stale}; run `aurora-ansible docs` and commit plugins/modules/job_info.yml");
-        }
-    }
-
-    #[test]
-    fn every_example_is_valid() {
-        validated_examples(&JobInfo).unwrap_or_else(|e| panic!("{e}"));
-    }
 
     #[test]
     fn a_bad_name_pattern_is_refused_naming_the_option() {

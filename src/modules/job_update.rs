@@ -660,21 +660,3 @@ durations:
   returned: always
   type: dict
 "#;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ansible::{check_sidecar, committed_module_docs_dir, validated_examples};
-
-    #[test]
-    fn job_update_sidecar_docs_are_current() {
-        if let Err(stale) = check_sidecar(&JobUpdate, &committed_module_docs_dir()) {
-            panic!("{stale}; run `aurora-ansible docs` and commit plugins/modules/job_update.yml");
-        }
-    }
-
-    #[test]
-    fn every_example_is_valid() {
-        validated_examples(&JobUpdate).unwrap_or_else(|e| panic!("{e}"));
-    }
-}

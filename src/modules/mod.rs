@@ -24,3 +24,28 @@ pub const ALL: &[&dyn AnyModule] = &[
     &host_info::HostInfo,
     &host_maintenance::HostMaintenance,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::ALL;
+    use crate::ansible::{check_sidecar, committed_module_docs_dir, validated_examples};
+
+    #[test]
+    fn every_module_sidecar_is_current() {
+        for module in ALL {
+            if let Err(stale) = check_sidecar(*module, &committed_module_docs_dir()) {
+                panic!(
+                    "{stale}; run `aurora-ansible docs` and commit plugins/modules/{}.yml",
+                    module.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_module_example_is_valid() {
+        for module in ALL {
+            validated_examples(*module).unwrap_or_else(|e| panic!("{}: {e}", module.name()));
+        }
+    }
+}

@@ -21,6 +21,7 @@ pub mod task_options;
 mod template;
 mod tiers;
 pub mod update;
+pub mod utc;
 
 #[cfg(test)]
 mod tests;

@@ -145,34 +145,13 @@ pub fn blockers(
     found
 }
 
-/// `2024-05-01T12:00:00Z` for seconds since the epoch (UTC, proleptic Gregorian).
-pub fn utc_iso(epoch_secs: i64) -> String {
-    let days = epoch_secs.div_euclid(86_400);
-    let secs = epoch_secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::types::{
         AssignedTask, CountSlaPolicy, JobKey, PercentageSlaPolicy, TaskConfig,
     };
+    use crate::spec::utc::utc_millis;
 
     fn task(job: &str, instance: i32, own: Option<SlaPolicy>) -> ScheduledTask {
         let key = JobKey::parse(job).unwrap();
@@ -261,17 +240,11 @@ mod tests {
             vec![task("a/prod/web", 3, None), task("a/prod/web", 1, None)],
         )]
         .into();
-        let forced = [("h1".to_string(), utc_iso(0))].into();
+        let forced = [("h1".to_string(), utc_millis(0))].into();
         let found = blockers(&on_hosts, Some(&percentage(95.0)), &forced);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].instances, vec![1, 3]);
         assert_eq!(found[0].sla, "95% of instances up for 1800s");
         assert_eq!(found[0].forced_at.as_deref(), Some("1970-01-01T00:00:00Z"));
-    }
-
-    #[test]
-    fn utc_times_are_iso_8601() {
-        assert_eq!(utc_iso(951_827_696), "2000-02-29T12:34:56Z");
-        assert_eq!(utc_iso(1_700_000_000), "2023-11-14T22:13:20Z");
     }
 }
