@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make demo: start aurora-sim with a small sample cluster, run playbooks/demo.yml against it (two
-# services and a batch job), show the tasks through the CLI, then stop the simulator.
+# make demo: start aurora-sim with a small sample cluster, run playbooks/demo.yml against it with
+# the platform team's inventory (the platform profile, then a microservice, a cron job and a
+# batch framework deployed through the roles), show what runs through the CLI, then stop the
+# simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release}
@@ -17,14 +19,13 @@ export AURORA_SCHEDULER_URL=$(head -n1 "$log")
 [ -n "$AURORA_SCHEDULER_URL" ] || { echo "aurora-sim did not start" >&2; exit 1; }
 echo "aurora-sim serving a 6-host, 3-rack cluster at $AURORA_SCHEDULER_URL (20x virtual time)"
 
-ANSIBLE_CONFIG=$PWD/ansible.cfg ansible-playbook -i localhost, \
-  -e "ansible_python_interpreter=$PWD/.venv/bin/python3" playbooks/demo.yml
+ANSIBLE_CONFIG=$PWD/ansible.cfg ansible-playbook -i inventories/demo playbooks/demo.yml
 
 echo
 echo "\$ aurora-ansible jobs"
 "$BIN/aurora-ansible" jobs
 echo
-echo "\$ aurora-ansible tasks ml-demo/devel/scorer"
-"$BIN/aurora-ansible" tasks ml-demo/devel/scorer
+echo "\$ aurora-ansible tasks fraud/prod/scorer"
+"$BIN/aurora-ansible" tasks fraud/prod/scorer
 echo
 echo "Done. The simulator stops with this script."

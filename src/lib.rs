@@ -1,11 +1,12 @@
 //! aurora-ansible: Ansible modules for Apache Aurora and `aurora-sim`, a simulator of its scheduler.
 //!
-//! Data flows one way: `modules` → `spec` / `api` → scheduler. `sim` reuses `api`'s types and codecs
+//! Data flows one way: `modules` → `platform` → `spec` / `api` → scheduler. `sim` reuses `api`'s types and codecs
 //! and is linked only into the `aurora-sim` binary. `cli` is the command line of `aurora-ansible`.
 
 pub mod ansible;
 pub mod api;
 pub mod cli;
 pub mod modules;
+pub mod platform;
 pub mod sim;
 pub mod spec;

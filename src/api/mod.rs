@@ -1,5 +1,6 @@
 //! The Aurora scheduler's HTTP Thrift API: types, the two wire encodings, and the HTTP client.
 
+pub mod aggregate;
 pub mod client;
 pub mod clusters;
 pub mod codec;

@@ -77,6 +77,13 @@ pub struct Options {
     #[serde(default)]
     pub on_timeout: OnTimeout,
 
+    /// Leave the number of instances of a running service as it is: C(instances) is only the
+    /// count a new job starts with, and an update changes the configuration of the instances
+    /// that run. For services whose count something else sets (the platform's fair-share
+    /// allocator, M(aurora.scheduler.instances)), so that re-running a playbook does not undo it.
+    #[serde(default)]
+    pub keep_instance_count: bool,
+
     /// What to do when another update of the job, with a different configuration, is in
     /// flight. An update of this very configuration (started by an earlier run) is always
     /// joined instead.
@@ -204,6 +211,9 @@ impl Report {
 fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, Failure> {
     let mut job = build(conn, o, ctx)?;
     let key = job.key.clone();
+    if o.keep_instance_count {
+        keep_running_count(conn, &mut job)?;
+    }
     let fingerprint = job.fingerprint();
     let deadline = Deadline::after_secs(o.wait_timeout);
 
@@ -212,6 +222,10 @@ fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, 
             return join_update(conn, o, ctx, &job, update, &deadline);
         }
         wait_out_other_update(conn, o, ctx, &update, &deadline)?;
+        if o.keep_instance_count {
+            // The update waited out may have changed the count.
+            keep_running_count(conn, &mut job)?;
+        }
     }
 
     let active = conn.active_tasks(&key, true)?;
@@ -260,6 +274,20 @@ fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, 
         return Ok(report);
     }
     finish_update(conn, o, &job, &update_key, &deadline, report)
+}
+
+/// With `keep_instance_count`, a running service keeps its number of instances.
+fn keep_running_count(conn: &Connection, job: &mut JobModel) -> Result<(), Failure> {
+    let running = sorted(
+        conn.active_tasks(&job.key, false)?
+            .iter()
+            .map(instance_id)
+            .collect(),
+    );
+    if !running.is_empty() {
+        job.config.instance_count = i32::try_from(running.len()).unwrap_or(i32::MAX);
+    }
+    Ok(())
 }
 
 /// Joins an update of this very configuration that an earlier run started.
@@ -803,7 +831,7 @@ const EXAMPLES: &str = r#"- name: Run a Python web service, two instances
     task:
       processes:
         - {name: fetch, cmdline: "fetch-model scorer 1.4.2"}
-        - {name: serve, cmdline: "scorer --port %{thermos.ports[http]}"}
+        - {name: serve, cmdline: "scorer --port %{thermos.ports[http]} --admin-port %{thermos.ports[health]}"}
       ordering: [fetch, serve]
       resources: {cpu: 2, ram: 4GiB, disk: 10GiB}
     update: {batch_size: 2, watch_secs: 60, max_total_failures: 1}

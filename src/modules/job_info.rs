@@ -253,6 +253,8 @@ struct JobTasks {
     configs: Vec<(TaskConfig, Vec<i32>)>,
     /// The PENDING tasks' instance and task id, in the scheduler's order.
     pending: Vec<(i32, String)>,
+    /// Each active task: where it runs and on which ports.
+    tasks: Vec<Value>,
 }
 
 impl JobTasks {
@@ -263,7 +265,22 @@ impl JobTasks {
         if status == ScheduleStatus::PENDING {
             self.pending.push((instance, task_id(&task).to_string()));
         }
-        let Some(config) = task.assigned_task.and_then(|a| a.task) else {
+        let Some(assigned) = task.assigned_task else {
+            return;
+        };
+        let version = assigned
+            .task
+            .as_ref()
+            .and_then(|c| metadata_value(c, "version"));
+        self.tasks.push(json!({
+            "instance": instance,
+            "status": status.to_string(),
+            "task_id": assigned.task_id,
+            "host": assigned.slave_host,
+            "ports": assigned.assigned_ports.unwrap_or_default(),
+            "version": version,
+        }));
+        let Some(config) = assigned.task else {
             return;
         };
         match self.configs.iter_mut().find(|(c, _)| *c == config) {
@@ -418,6 +435,7 @@ fn job_json(
         "cron_schedule": job.and_then(|j| j.cron_schedule.clone()),
         "next_cron_run_ms": summary.next_cron_run_ms,
         "instances": tasks.instances,
+        "tasks": sorted_by_instance(&tasks.tasks),
         "stats": {
             "active": stats.active_task_count,
             "pending": stats.pending_task_count,
@@ -430,6 +448,12 @@ fn job_json(
         "recent_updates": recent,
         "pending": waiting,
     })
+}
+
+fn sorted_by_instance(tasks: &[Value]) -> Vec<&Value> {
+    let mut sorted: Vec<&Value> = tasks.iter().collect();
+    sorted.sort_by_key(|t| t["instance"].as_i64());
+    sorted
 }
 
 fn config_json(config: &TaskConfig, ids: &[i32]) -> Value {
@@ -533,6 +557,15 @@ const RETURN: &str = r#"jobs:
       description: Active tasks by status.
       type: dict
       sample: {RUNNING: 5, PENDING: 1}
+    tasks:
+      description: >-
+        Each active task, by instance: its C(instance) id, C(status), C(task_id), the C(host) it
+        runs on, its assigned C(ports) (port name to number) and the C(version) it runs (null
+        when it has no C(version) metadata). How a batch framework's workers, or anything else,
+        reach an instance.
+      type: list
+      elements: dict
+      sample: [{instance: 0, status: RUNNING, task_id: "ml-prod-scorer-0-...", host: agent-3, ports: {http: 31002}, version: "1.4.2"}]
     stats:
       description: The scheduler's counts of active, pending, finished and failed tasks.
       type: dict

@@ -10,6 +10,7 @@ pub mod instances;
 pub mod job;
 pub mod job_info;
 pub mod job_update;
+pub mod platform;
 pub mod quota;
 pub mod support;
 
@@ -23,6 +24,7 @@ pub const ALL: &[&dyn AnyModule] = &[
     &cron_job::CronJob,
     &host_info::HostInfo,
     &host_maintenance::HostMaintenance,
+    &platform::Platform,
 ];
 
 #[cfg(test)]

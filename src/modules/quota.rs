@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
+use crate::api::aggregate::Amounts;
 use crate::api::keys::check_identifier;
 use crate::api::methods::{GetQuota, SetQuota};
-use crate::api::types::{GetQuotaResult, Resource, ResourceAggregate, Result as Payload};
+use crate::api::types::{GetQuotaResult, Result as Payload};
 use crate::spec::size::MIB;
 use crate::spec::Size;
 
@@ -48,54 +49,6 @@ pub struct Options {
 
     /// Disk the role's production jobs may use in all, in whole MiB.
     pub disk: Option<Size>,
-}
-
-/// CPU, RAM and disk as quota calls carry them.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct Amounts {
-    cpu: f64,
-    ram_mb: i64,
-    disk_mb: i64,
-}
-
-impl Amounts {
-    fn of(aggregate: Option<&ResourceAggregate>) -> Amounts {
-        let mut amounts = Amounts::default();
-        for resource in aggregate
-            .and_then(|a| a.resources.as_deref())
-            .unwrap_or_default()
-        {
-            match resource {
-                Resource::NumCpus(cpu) => amounts.cpu += cpu,
-                Resource::RamMb(mb) => amounts.ram_mb += mb,
-                Resource::DiskMb(mb) => amounts.disk_mb += mb,
-                _ => {}
-            }
-        }
-        amounts
-    }
-
-    fn wire(self) -> ResourceAggregate {
-        ResourceAggregate {
-            resources: Some(vec![
-                Resource::NumCpus(self.cpu),
-                Resource::RamMb(self.ram_mb),
-                Resource::DiskMb(self.disk_mb),
-            ]),
-        }
-    }
-
-    fn minus(self, used: Amounts) -> Amounts {
-        Amounts {
-            cpu: self.cpu - used.cpu,
-            ram_mb: self.ram_mb - used.ram_mb,
-            disk_mb: self.disk_mb - used.disk_mb,
-        }
-    }
-
-    fn json(self) -> Value {
-        json!({"cpu": self.cpu, "ram_mb": self.ram_mb, "disk_mb": self.disk_mb})
-    }
 }
 
 impl Module for Quota {
@@ -296,22 +249,6 @@ scheduler_url:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn amounts_add_up_resources_of_each_kind() {
-        let aggregate = ResourceAggregate {
-            resources: Some(vec![
-                Resource::NumCpus(1.5),
-                Resource::RamMb(512),
-                Resource::DiskMb(1024),
-                Resource::NumCpus(0.5),
-            ]),
-        };
-        assert_eq!(
-            Amounts::of(Some(&aggregate)).json(),
-            json!({"cpu": 2.0, "ram_mb": 512, "disk_mb": 1024})
-        );
-    }
 
     #[test]
     fn a_size_that_is_not_whole_mib_is_refused_naming_the_option() {

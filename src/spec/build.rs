@@ -12,7 +12,7 @@ use super::error::{Source, SpecError};
 use super::normalize::normalize;
 use super::options::{ContainerOptions, JobOptions, LifecycleOptions, SlaPolicyOptions};
 use super::plan::check_plan;
-use super::ports::ports;
+use super::ports::{ports, Ports};
 use super::task_config::{check_health, check_sla, job_key, task_config};
 use super::template::{convert_document_spelling, resolve_document};
 use super::tiers::back_fill;
@@ -110,6 +110,10 @@ impl JobOptions {
         if let Some(tiers) = ctx.tiers {
             back_fill(&mut doc, tiers, source)?;
         }
+        let mut warnings = Vec::new();
+        if let Some(warning) = self.production_on_a_preemptible_tier(&doc) {
+            warnings.push(warning);
+        }
         resolve_document(&mut doc, source)?;
         self.check_identity(&doc, ctx, source, cron.is_some())?;
 
@@ -136,6 +140,7 @@ impl JobOptions {
         check_health(&doc, source)?;
         check_sla(&doc, instances, source)?;
         let ports = ports(&doc, source)?;
+        self.check_health_port(&ports)?;
         let owner = ctx.owner;
         let task_config = task_config(&doc, &ports, owner, source)?;
         let constraints = task_config.constraints.as_deref().unwrap_or_default();
@@ -184,8 +189,50 @@ impl JobOptions {
                 instance_count: instances,
             },
             settings,
-            warnings: ports.warnings,
+            warnings: warnings.into_iter().chain(ports.warnings).collect(),
         })
+    }
+
+    /// A job of environment `prod` with no tier lands on a preemptible tier with the stock tier
+    /// file (client-reference §1.7): not production, no quota, no SLA, pre-emptible. Aurora
+    /// allows it, so this is advice, not a refusal.
+    fn production_on_a_preemptible_tier(&self, doc: &Map<String, Value>) -> Option<String> {
+        let production = doc
+            .get("production")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if self.tier.is_some() || self.environment != "prod" || production {
+            return None;
+        }
+        let tier = doc
+            .get("tier")
+            .and_then(Value::as_str)
+            .unwrap_or("the default");
+        Some(format!(
+            "{}/prod/{} has no tier and runs on tier {tier}, which is not a production tier: no \
+             quota, no SLA, and it can be pre-empted; set tier (for example preferred) for a \
+             production job",
+            self.role, self.name
+        ))
+    }
+
+    /// An HTTP health check needs a port named `health`: without one the executor skips the
+    /// check silently (client-reference §1.8.2), and an unhealthy instance would count as
+    /// healthy in updates.
+    fn check_health_port(&self, ports: &Ports) -> Result<(), SpecError> {
+        let Some(check) = &self.health_check else {
+            return Ok(());
+        };
+        if check.shell.is_some() || ports.available.contains("health") {
+            return Ok(());
+        }
+        Err(SpecError::new(
+            "health_check.http",
+            "checks over HTTP on the port named health, which the task does not have, so the \
+             executor would skip the check silently; listen on %{thermos.ports[health]} in a \
+             process, alias health to the port the service listens on (announce.portmap \
+             {health: http}), or check with health_check.shell",
+        ))
     }
 
     /// Options next to `executor_config` that the document itself carries.

@@ -30,7 +30,7 @@ pub use compare::{adopt_running, readable, same_executor_data};
 pub use error::SpecError;
 pub use options::JobOptions;
 pub use size::Size;
-pub use template::convert_percent_spelling;
+pub use template::{convert_percent_spelling, port_references};
 
 use serde_json::{json, Map};
 

@@ -14,6 +14,9 @@ use super::template::port_references;
 pub(crate) struct Ports {
     /// Port names to request, sorted.
     pub requested: Vec<String>,
+    /// Every name a process or the executor can use: the requested ones and the portmap's
+    /// aliases.
+    pub available: BTreeSet<String>,
     /// Whether the portmap pins a port number, which needs a `dedicated` constraint.
     pub has_static: bool,
     /// Advice that does not stop the job.
@@ -70,7 +73,10 @@ pub(crate) fn ports(doc: &Map<String, Value>, source: Source) -> Result<Ports, S
             ));
         }
     }
+    let mut available: BTreeSet<String> = portmap.keys().map(|k| k.to_string()).collect();
+    available.extend(requested.iter().cloned());
     Ok(Ports {
+        available,
         requested: requested.into_iter().collect(),
         has_static,
         warnings,

@@ -971,3 +971,59 @@ fn the_options_work_flattened_into_a_modules_options() {
     assert!(schema["properties"]["state"].is_object());
     assert!(schema["properties"]["executor_config"].is_object());
 }
+
+#[test]
+fn an_http_health_check_needs_a_port_named_health() {
+    let mut options = hello();
+    options.health_check = Some(HealthCheckOptions {
+        http: Some(HttpHealthCheckOptions::default()),
+        ..Default::default()
+    });
+    // hello() listens on the port named http only.
+    let e = build_err(&options);
+    assert_eq!(e.option, "health_check.http");
+    assert!(e.message.contains("port named health"), "{e}");
+
+    // An alias in the announcer's portmap gives the task a health port (client-reference §1.4).
+    options.announce = Some(AnnounceOptions {
+        portmap: Some(std::collections::BTreeMap::from([(
+            "health".to_string(),
+            TextValue::from("http"),
+        )])),
+        ..Default::default()
+    });
+    assert!(options.build(&ctx()).is_ok());
+
+    // So does listening on it.
+    options.announce = None;
+    options.task.as_mut().unwrap().processes[0].cmdline =
+        "serve {{thermos.ports[http]}} --admin {{thermos.ports[health]}}".into();
+    assert!(options.build(&ctx()).is_ok());
+
+    // A shell check needs no port.
+    options.task.as_mut().unwrap().processes[0].cmdline = "serve {{thermos.ports[http]}}".into();
+    options.health_check = Some(HealthCheckOptions {
+        shell: Some(ShellHealthCheckOptions {
+            command: "true".into(),
+        }),
+        ..Default::default()
+    });
+    assert!(options.build(&ctx()).is_ok());
+}
+
+#[test]
+fn a_prod_job_without_a_tier_is_warned_that_it_is_not_production() {
+    let mut options = hello();
+    options.environment = "prod".into();
+    let job = options.build(&ctx()).unwrap();
+    assert!(
+        job.warnings
+            .iter()
+            .any(|w| w.contains("not a production tier")),
+        "{:?}",
+        job.warnings
+    );
+    options.tier = Some("preferred".into());
+    let job = options.build(&ctx()).unwrap();
+    assert!(job.warnings.is_empty(), "{:?}", job.warnings);
+}
