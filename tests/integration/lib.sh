@@ -14,9 +14,14 @@ PYTHON=$(command -v python3)
 LIB_PIDS=()
 LIB_FILES=()
 lib_cleanup() {
-  local pid
-  for pid in "${LIB_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  rm -rf "${LIB_FILES[@]}"
+  local status=$? pid
+  # Some may have been stopped already (a target restarting its simulator): never an error.
+  for pid in "${LIB_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "${LIB_FILES[@]}" || true
+  return "$status"
 }
 trap lib_cleanup EXIT
 

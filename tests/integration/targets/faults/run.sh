@@ -15,7 +15,7 @@ ROUNDS=${FAULT_ROUNDS:-4}
 MAX_ATTEMPTS=${FAULT_MAX_ATTEMPTS:-8}
 start_sim --hosts 6 --racks 2 --time-scale 100
 start_proxy --faults-off --seed "${FAULT_SEED:-18}" --latency-ms 20 --p503 0.06 \
-  --p-drop-before 0.04 --p-drop-after 0.04 --switch-every 40
+  --p-drop-before 0.04 --p-drop-after 0.04 --switch-every 40 --max-secs $((ROUNDS * 300 + 300))
 WORK=$(mktemp -d)
 LIB_FILES+=("$WORK")
 failed=0
