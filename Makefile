@@ -13,7 +13,7 @@ RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 # The module executable is built with Cargo's `module` profile (small: Ansible copies it per task).
 MODULE_BUILD := $(or $(CARGO_TARGET_DIR),target)/module
 
-.PHONY: help build venv test check-collection test-rust test-integration demo bench collection fmt lint clean
+.PHONY: help build venv test check-collection test-rust test-integration soak demo bench collection fmt lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -49,6 +49,10 @@ test-rust: ## Rust tests; stale insta snapshots fail
 
 test-integration: build venv ## ansible-playbook tests against aurora-sim
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/integration/run.sh
+
+soak: build venv ## the fault-injection target for longer: FAULT_ROUNDS rounds (default 30), FAULT_SEED
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" FAULT_ROUNDS=$${FAULT_ROUNDS:-30} FAULT_SEED=$${FAULT_SEED:-$$RANDOM} \
+	  bash tests/integration/targets/faults/run.sh
 
 demo: build venv ## start aurora-sim and run playbooks/demo.yml against it (two services, one batch job)
 	scripts/demo.sh

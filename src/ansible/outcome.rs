@@ -193,6 +193,21 @@ impl Failure {
         self
     }
 
+    /// The failure of a run that had already done part of its work: the result says what `done`
+    /// says (its `changed` and its fields; the failure's own fields win), and the message tells
+    /// what was done before what went wrong: `done; then msg`. So a run that changed the cluster
+    /// and then lost the scheduler still reports `changed: true` and what it did.
+    pub fn after(mut self, done: Outcome) -> Failure {
+        let mut fields = done.fields;
+        fields.insert("changed".into(), Value::Bool(done.changed));
+        fields.extend(std::mem::take(&mut self.fields));
+        self.fields = fields;
+        if let Some(done_msg) = done.msg.filter(|m| !m.is_empty()) {
+            self.msg = format!("{done_msg}; then {}", self.msg);
+        }
+        self
+    }
+
     /// The same failure, its message preceded by what was being done: `context: msg`.
     pub fn prefixed(mut self, context: &str) -> Failure {
         self.msg = format!("{context}: {}", self.msg);

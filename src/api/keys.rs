@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::api::types::JobKey;
+use crate::api::types::{JobKey, Range};
 
 /// Longest role, environment or job name the scheduler's identifier check accepts.
 pub const MAX_IDENTIFIER_LEN: usize = 255;
@@ -147,6 +147,24 @@ pub fn parse_instances(text: &str) -> Result<Vec<i32>, KeyError> {
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)
+}
+
+/// Instance ids as maximal closed ranges, as the scheduler writes them (api-reference §3.3.4
+/// ConfigGroup, §3.3.7 updateOnlyTheseInstances).
+pub fn ranges(mut ids: Vec<i32>) -> Vec<Range> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out: Vec<Range> = Vec::new();
+    for id in ids {
+        match out.last_mut() {
+            Some(r) if r.last + 1 == id => r.last = id,
+            _ => out.push(Range {
+                first: id,
+                last: id,
+            }),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

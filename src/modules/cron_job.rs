@@ -20,7 +20,7 @@ use crate::api::types::{
 };
 use crate::spec::cron::{check_schedule, CollisionPolicy, CronSpec};
 use crate::spec::utc::utc_millis;
-use crate::spec::{adopt_running, JobOptions};
+use crate::spec::{adopt_running, Job as JobModel, JobOptions};
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::instances::wait_until_killed;
@@ -28,6 +28,7 @@ use super::support::job_key::checked_job_key;
 use super::support::job_model::{
     build_job, populated, same_config, spec_failure, state_json, task_config_mut,
 };
+use super::support::races::{maybe_applied, refused, update_in_flight, MAX_ROUNDS};
 use super::support::tasks::{
     counts_by_status, describe_ids, instance_id, last_message, status, task_id,
 };
@@ -206,6 +207,13 @@ impl Report {
         self
     }
 
+    /// What was done so far, for a failure after a change (`Failure::after`).
+    fn so_far(&self) -> Outcome {
+        Outcome::changed(self.changed)
+            .msg(self.msg.clone())
+            .field("job", json!(self.key.to_string()))
+    }
+
     fn into_outcome(self, conn: &Connection, started: Instant, ctx: &Context) -> Outcome {
         let mut outcome = Outcome::changed(self.changed)
             .msg(self.msg)
@@ -325,7 +333,27 @@ fn present(
     ctx: &mut Context,
 ) -> Result<Report, Failure> {
     let spec = spec.ok_or_else(|| Failure::new("cron_schedule is required with state=present"))?;
-    let mut job = build_job(conn, ctx, |context| o.job.build_cron(context, &spec))?;
+    let job = build_job(conn, ctx, |context| o.job.build_cron(context, &spec))?;
+    for _ in 0..MAX_ROUNDS {
+        if let Some(report) = present_round(conn, key, &spec, job.clone(), ctx)? {
+            return Ok(report);
+        }
+    }
+    Err(Failure::new(format!(
+        "{key} kept changing while this run compared it: other runs scheduled or created it \
+         {MAX_ROUNDS} times in a row; run again once they are done"
+    )))
+}
+
+/// One round of `present`; `None` when another run created a job of this key (or started an
+/// update of it) after this round read it, so that the next round reads it again.
+fn present_round(
+    conn: &Connection,
+    key: &JobKey,
+    spec: &CronSpec,
+    mut job: JobModel,
+    ctx: &Context,
+) -> Result<Option<Report>, Failure> {
     let stored = match find(conn, key)? {
         Found::NotCron => return Err(not_a_cron_job(key)),
         Found::Template(summary) => Some(template_of(&summary)),
@@ -348,7 +376,7 @@ fn present(
             report.msg = format!("{key} is scheduled with this template");
             report.schedule = stored.cron_schedule.clone();
             report.next_run_ms = next_run_ms(conn, key)?;
-            return Ok(report);
+            return Ok(Some(report));
         }
         Some(_) if ctx.check_mode => report.msg = format!("{key} would be rescheduled"),
         None if ctx.check_mode => report.msg = format!("{key} would be scheduled"),
@@ -360,18 +388,53 @@ fn present(
         report.next_run_ms = check_schedule(&spec.schedule)
             .ok()
             .and_then(|crontab| crontab.next_after(now_ms()));
-        return Ok(report);
+        return Ok(Some(report));
     }
     // scheduleCronJob creates or replaces (§4.5); replaceCronTemplate would only add a failure
     // when the template vanished in between.
-    conn.client.call_ok(&ScheduleCronJob {
+    let scheduled = conn.client.call_ok(&ScheduleCronJob {
         description: Some(job.config.clone()),
-    })?;
-    let summary = match find(conn, key)? {
-        Found::Template(summary) => Some(summary),
-        _ => None,
+    });
+    match scheduled {
+        Ok(_) => {}
+        // Refused as existing or updating: if another run got there after this one looked,
+        // read the key again, as a run coming second would.
+        Err(e) if refused(&e) || update_in_flight(&e) => {
+            let changed_since = match (&stored, find(conn, key)?) {
+                (_, Found::NotCron) => true,
+                (None, Found::Template(_)) => true,
+                _ => conn.active_update(key)?.is_some(),
+            };
+            return if changed_since {
+                Ok(None)
+            } else {
+                Err(e.into())
+            };
+        }
+        // Its answer lost: scheduleCronJob was applied if the scheduler holds this template.
+        Err(e) if maybe_applied(&e) => {
+            let wanted = JobConfiguration {
+                task_config: Some(populated(conn, &job)?),
+                ..job.config.clone()
+            };
+            match find(conn, key)? {
+                Found::Template(s) if same_template(&template_of(&s), &wanted) => {
+                    report.msg.push_str(
+                        " (the scheduler's answer was lost; the template it holds shows it was \
+                         applied)",
+                    );
+                }
+                _ => return Err(e.into()),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let summary = match find(conn, key) {
+        Ok(Found::Template(summary)) => Some(summary),
+        Ok(_) => None,
+        Err(e) => return Err(e.after(report.so_far())),
     };
-    Ok(report.with_template(summary.as_deref()))
+    Ok(Some(report.with_template(summary.as_deref())))
 }
 
 fn next_run_ms(conn: &Connection, key: &JobKey) -> Result<Option<i64>, Failure> {
@@ -439,7 +502,8 @@ fn absent(conn: &Connection, o: &Options, key: &JobKey, ctx: &Context) -> Result
         })?;
         if o.wait {
             let waiting = Instant::now();
-            wait_until_killed(conn, key, None, &Deadline::after_secs(o.wait_timeout))?;
+            wait_until_killed(conn, key, None, &Deadline::after_secs(o.wait_timeout))
+                .map_err(|e| e.after(report.so_far()))?;
             report.waited_secs = secs_since(waiting);
         }
     }
@@ -487,7 +551,8 @@ fn start(conn: &Connection, o: &Options, key: &JobKey, ctx: &Context) -> Result<
     let known: HashSet<String> = known.iter().map(|t| task_id(t).to_string()).collect();
     let waiting = Instant::now();
     let deadline = Deadline::after_secs(o.wait_timeout);
-    let run = wait_for_run(conn, key, config.instance_count, &known, &deadline)?;
+    let run = wait_for_run(conn, key, config.instance_count, &known, &deadline)
+        .map_err(|e| e.after(report.so_far()))?;
     report.waited_secs = secs_since(waiting);
     let failed: Vec<&ScheduledTask> = run
         .iter()
@@ -511,7 +576,8 @@ fn start(conn: &Connection, o: &Options, key: &JobKey, ctx: &Context) -> Result<
             .collect();
         return Err(
             Failure::new(format!("{key}: the run failed: {}", lines.join("; ")))
-                .field("run", run_json),
+                .field("run", run_json)
+                .after(report.so_far()),
         );
     }
     report.run = Some(run_json);

@@ -1,6 +1,7 @@
 //! `aurora.scheduler.instances`: the number of instances of a running service, for elastic
-//! workers. Grows with addInstances from a running instance's configuration, shrinks by killing
-//! the highest instance ids, and waits for the outcome.
+//! workers. The count changes through Aurora's job updater: an update of the running
+//! configuration limited to the instances added or removed (api-reference §4.6.2), so that two
+//! runs at once cannot both add, and a run that meets another's update joins it or waits.
 
 use std::time::Instant;
 
@@ -9,17 +10,27 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
-use crate::api::methods::{AddInstances, KillTasks};
-use crate::api::types::{InstanceKey, JobKey, ScheduledTask};
+use crate::api::keys::ranges;
+use crate::api::types::{
+    JobKey, JobUpdateKey, JobUpdateRequest, JobUpdateSettings, JobUpdateStatus, JobUpdateStrategy,
+    JobUpdateSummary, Metadata, ScheduledTask, TaskConfig,
+};
+use crate::spec::update::{settings as update_settings, UpdateOptions};
 
 use super::support::connection::{Connection, ConnectionOptions};
-use super::support::instances::{wait_for_instances, wait_until_killed, Goal};
 use super::support::job_key::JobKeyOptions;
+use super::support::races::MAX_ROUNDS;
 use super::support::tasks::{config, counts_by_status, describe_ids, instance_id};
-use super::support::updates::describe;
+use super::support::updates::{
+    client_update_id, describe, metadata_value, update_json, OnConflict, Start,
+};
 use super::support::wait::{secs_since, Deadline};
 
 pub struct Instances;
+
+/// The metadata key of the updates this module starts: the instance count they scale to, so
+/// that another run asking for the same count joins the update instead of adding again.
+pub const INSTANCE_COUNT_KEY: &str = "org.apache.aurora.ansible.instance_count";
 
 /// Options of `aurora.scheduler.instances`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -36,13 +47,20 @@ pub struct Options {
     #[schemars(range(min = 1))]
     pub count: i32,
 
-    /// Whether to wait until new instances are RUNNING, or removed ones are gone.
+    /// Whether to wait until the scaling update has rolled forward: new instances RUNNING (and
+    /// healthy for the update's C(watch_secs)), removed ones gone.
     #[serde(default = "default_true")]
     pub wait: bool,
 
-    /// Seconds to wait before giving up.
+    /// Seconds to wait, in all, before giving up (the update is left rolling).
     #[serde(default = "default_wait_timeout")]
     pub wait_timeout: u64,
+
+    /// What to do when another update of the job is in flight: fail naming it, or wait for it
+    /// to end and then scale. An update started by this module for the same C(count) (another
+    /// run at the same time) is always joined instead.
+    #[serde(default)]
+    pub on_conflict: OnConflict,
 }
 
 fn default_true() -> bool {
@@ -61,20 +79,32 @@ impl Module for Instances {
         Documentation::new("Set the number of instances of a running Aurora service")
             .description(
                 "Grows or shrinks a running service job to C(count) instances, the elastic-worker \
-                 case: new instances are added with the scheduler's C(addInstances), copying the \
-                 configuration of the lowest running instance; surplus instances are killed, \
-                 highest instance ids first.",
+                 case, through the scheduler's job updater: an update of the configuration of the \
+                 lowest running instance, limited (C(updateOnlyTheseInstances)) to the instances \
+                 added or removed, rolled out with the settings of the job's last update (or \
+                 Aurora's defaults). New instances get the ids after the highest active one; \
+                 surplus instances are removed, highest ids first.",
             )
             .description(
-                "Unchanged when the job already has C(count) active instances. The job's \
-                 configuration is not touched: to change it, use M(aurora.scheduler.job), whose \
-                 C(instances) option also sets the count through a rolling update.",
+                "Unchanged when the job already has C(count) active instances. The configuration \
+                 of the running instances is not touched: to change it, use \
+                 M(aurora.scheduler.job), whose C(instances) option also sets the count.",
+            )
+            .description(
+                "Runs at the same time cannot overshoot: the scheduler allows one update per \
+                 job. A run that meets the update of another run asking for the same C(count) \
+                 joins it; any other update in flight fails the run naming it, or, with \
+                 C(on_conflict=wait), is waited for, after which the count is read again. The \
+                 job always ends at the count asked for, or the task fails.",
             )
             .note(
-                "New instances get the ids after the highest active one (Aurora does not fill \
-                 gaps), so after a shrink and a grow the ids are contiguous again.",
+                "The scaling update never waits for pulses and never pauses itself after a \
+                 batch, whatever the job's last update did: nothing would pulse or resume it.",
             )
-            .note("Fails, changing nothing, while an update of the job is in flight.")
+            .note(
+                "Check mode reads the job and reports the instance ids that would be added or \
+                 removed.",
+            )
             .examples(EXAMPLES)
             .returns(RETURN)
             .check_mode(Support::Full)
@@ -86,99 +116,300 @@ impl Module for Instances {
         let key = options.job.key()?;
         let conn = options.connection.connect()?;
         let deadline = Deadline::after_secs(options.wait_timeout);
-
-        let active = conn.active_tasks(&key, true)?;
-        let ids = sorted_ids(&active);
-        if ids.is_empty() {
-            return Err(Failure::new(format!(
-                "{key} has no active instances; create it first with aurora.scheduler.job"
-            )));
-        }
-        if !active.iter().filter_map(config).any(|c| c.is_service) {
-            return Err(Failure::new(format!(
-                "{key} is a batch job; instances sets the size of services (a batch job's \
-                 instances finish on their own)"
-            )));
-        }
-        if let Some(update) = conn.active_update(&key)? {
-            return Err(Failure::new(format!(
-                "{} is in flight; wait for it to end (aurora.scheduler.job_update, \
-                 state=finished) before changing the instance count",
-                describe(&update.key.unwrap_or_default())
-            )));
-        }
-
-        let current = ids.len() as i32;
-        let wanted = options.count;
-        let change = Change::between(&ids, wanted);
-        let mut outcome = Outcome::changed(!change.is_none())
-            .field("job", key.to_string())
-            .field("scheduler_url", conn.url.clone())
-            .field("count_before", current)
-            .field("count", wanted)
-            .field("plan", change.to_json());
-        if ctx.diff {
-            outcome = outcome.diff(json!({"count": current}), json!({"count": wanted}));
-        }
-        let waited = Instant::now();
-        let msg = match &change {
-            Change::None => {
-                outcome = outcome.field("instances", counts_by_status(&active));
-                format!("{key} already has {wanted} instances")
-            }
-            _ if ctx.check_mode => format!(
-                "{key} would go from {current} to {wanted} instances: {}",
-                change.describe()
-            ),
-            Change::Add(new_ids) => {
-                add(&conn, &key, ids[0], new_ids.len() as i32)?;
-                if options.wait {
-                    let tasks = wait_for_instances(
-                        &conn,
-                        &key,
-                        ids.iter().chain(new_ids).copied(),
-                        Goal::Running,
-                        &deadline,
-                    )?;
-                    outcome = outcome.field("instances", counts_by_status(&tasks));
-                }
-                format!(
-                    "{key} grew from {current} to {wanted} instances: {}",
-                    change.describe()
-                )
-            }
-            Change::Remove(gone) => {
-                conn.client.call_ok(&KillTasks {
-                    job: Some(key.clone()),
-                    instances: Some(gone.clone()),
-                    message: Some(format!("scaled to {wanted} by aurora.scheduler.instances")),
-                })?;
-                if options.wait {
-                    wait_until_killed(&conn, &key, Some(gone), &deadline)?;
-                    outcome = outcome.field(
-                        "instances",
-                        counts_by_status(&conn.active_tasks(&key, false)?),
+        let mut scaling = Scaling::new(&key, &conn, options.count);
+        for _ in 0..MAX_ROUNDS {
+            match round(&conn, &options, ctx, &mut scaling, &deadline) {
+                Ok(None) => continue,
+                Ok(Some(msg)) => {
+                    let mut outcome = scaling.so_far().msg(msg).field(
+                        "durations",
+                        json!({"total_secs": secs_since(started), "wait_secs": scaling.waited_secs}),
                     );
+                    if ctx.diff {
+                        let before = scaling.count_before.unwrap_or_default();
+                        outcome =
+                            outcome.diff(json!({"count": before}), json!({"count": options.count}));
+                    }
+                    return Ok(outcome);
                 }
-                format!(
-                    "{key} shrank from {current} to {wanted} instances: {}",
-                    change.describe()
-                )
+                Err(failure) => return Err(failure.after(scaling.so_far())),
             }
-        };
-        Ok(outcome.msg(msg).field(
-            "durations",
-            json!({"total_secs": secs_since(started), "wait_secs": secs_since(waited)}),
+        }
+        Err(Failure::new(format!(
+            "{key} kept changing while this run scaled it: other runs changed its instances \
+             {MAX_ROUNDS} times in a row; run again once they are done"
         ))
+        .after(scaling.so_far()))
     }
 }
 
+/// What this run found and did, gathered over its rounds, for the result.
+struct Scaling {
+    key: JobKey,
+    url: String,
+    wanted: i32,
+    changed: bool,
+    /// Active instances when the run first looked.
+    count_before: Option<i32>,
+    plan: Value,
+    instances: Value,
+    /// The update this run started or joined.
+    update: Option<Value>,
+    /// What was done so far, for a failure's message.
+    done: String,
+    waited_secs: f64,
+}
+
+impl Scaling {
+    fn new(key: &JobKey, conn: &Connection, wanted: i32) -> Scaling {
+        Scaling {
+            key: key.clone(),
+            url: conn.url.clone(),
+            wanted,
+            changed: false,
+            count_before: None,
+            plan: json!({}),
+            instances: json!({}),
+            update: None,
+            done: String::new(),
+            waited_secs: 0.0,
+        }
+    }
+
+    fn so_far(&self) -> Outcome {
+        let mut outcome = Outcome::changed(self.changed)
+            .msg(self.done.clone())
+            .field("job", self.key.to_string())
+            .field("scheduler_url", self.url.clone())
+            .field("count", self.wanted)
+            .field("plan", self.plan.clone())
+            .field("instances", self.instances.clone());
+        if let Some(before) = self.count_before {
+            outcome = outcome.field("count_before", before);
+        }
+        if let Some(update) = &self.update {
+            outcome = outcome
+                .field("update_id", update["id"].clone())
+                .field("update", update.clone());
+        }
+        outcome
+    }
+}
+
+/// One round: reads the job; done (`Some(msg)`) when it has the count asked for, or after
+/// starting or joining the update that scales it without waiting; another round (`None`)
+/// after an update this run followed or waited out ended, to read the count it left.
+fn round(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    scaling: &mut Scaling,
+    deadline: &Deadline,
+) -> Result<Option<String>, Failure> {
+    let key = scaling.key.clone();
+    let wanted = o.count;
+    let active = conn.active_tasks(&key, true)?;
+    let ids = sorted_ids(&active);
+    let Some(&lowest) = ids.first() else {
+        return Err(Failure::new(format!(
+            "{key} has no active instances; create it first with aurora.scheduler.job"
+        )));
+    };
+    let template = active
+        .iter()
+        .filter(|t| instance_id(t) == lowest)
+        .find_map(config)
+        .cloned()
+        .unwrap_or_default();
+    if !active.iter().filter_map(config).any(|c| c.is_service) {
+        return Err(Failure::new(format!(
+            "{key} is a batch job; instances sets the size of services (a batch job's \
+             instances finish on their own)"
+        )));
+    }
+    let current = ids.len() as i32;
+    let before = *scaling.count_before.get_or_insert(current);
+    scaling.instances = counts_by_status(&active);
+    let change = Change::between(&ids, wanted);
+
+    if let Some(update) = conn.active_update(&key)? {
+        return meet(conn, o, ctx, scaling, &change, &update, deadline);
+    }
+    if change.is_none() {
+        return Ok(Some(if scaling.changed {
+            format!("{key} went from {before} to {wanted} instances")
+        } else {
+            format!("{key} already has {wanted} instances")
+        }));
+    }
+    scaling.plan = change.to_json();
+    if ctx.check_mode {
+        scaling.changed = true;
+        return Ok(Some(format!(
+            "{key} would go from {current} to {wanted} instances: {}",
+            change.describe()
+        )));
+    }
+    let request = scaling_request(conn, &key, template, &change, wanted)?;
+    match conn.begin_update(request, "aurora.scheduler.instances")? {
+        // Another run scaled the job since this round read it: read the count again.
+        Start::Unchanged => Ok(None),
+        Start::Conflict(update) => meet(conn, o, ctx, scaling, &change, &update, deadline),
+        Start::Started(update_key) => {
+            scaling.changed = true;
+            scaling.update = Some(json!({"id": update_key.id, "status": "ROLLING_FORWARD"}));
+            scaling.done = format!(
+                "{} started: {key} from {current} to {wanted} instances, {}",
+                describe(&update_key),
+                change.describe()
+            );
+            if !o.wait {
+                return Ok(Some(scaling.done.clone()));
+            }
+            follow(conn, scaling, &update_key, deadline)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Another update of the job is in flight: joined when it is another run's scaling to the same
+/// count, else waited out or named in the failure (`on_conflict`).
+fn meet(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    scaling: &mut Scaling,
+    change: &Change,
+    update: &JobUpdateSummary,
+    deadline: &Deadline,
+) -> Result<Option<String>, Failure> {
+    let same_count = metadata_value(update, INSTANCE_COUNT_KEY) == Some(&o.count.to_string());
+    if !same_count {
+        conn.wait_out_update(update, o.on_conflict, ctx.check_mode, deadline)?;
+        return Ok(None);
+    }
+    let update_key = update.key.clone().unwrap_or_default();
+    scaling.changed = true;
+    scaling.plan = change.to_json();
+    scaling.update = Some(update_json(update));
+    scaling.done = format!(
+        "joined {}, which scales {} to {} instances",
+        describe(&update_key),
+        scaling.key,
+        o.count
+    );
+    if ctx.check_mode || !o.wait {
+        return Ok(Some(scaling.done.clone()));
+    }
+    follow(conn, scaling, &update_key, deadline)?;
+    Ok(None)
+}
+
+/// Follows the update to its end; fails with the update's reason unless it rolled forward.
+fn follow(
+    conn: &Connection,
+    scaling: &mut Scaling,
+    update_key: &JobUpdateKey,
+    deadline: &Deadline,
+) -> Result<(), Failure> {
+    let waiting = Instant::now();
+    let end = conn.follow_update(update_key, deadline)?;
+    scaling.waited_secs += secs_since(waiting);
+    let Some(end) = end else {
+        return Err(Failure::new(format!(
+            "{} was still rolling after wait_timeout ({} s); the scheduler carries on with it",
+            describe(update_key),
+            deadline.limit_secs()
+        )));
+    };
+    scaling.update = Some(json!({"id": update_key.id, "status": end.to_string()}));
+    if end != JobUpdateStatus::ROLLED_FORWARD {
+        return Err(Failure::new(format!(
+            "{} ended {end}: {}",
+            describe(update_key),
+            conn.update_failure_reason(update_key)
+        )));
+    }
+    Ok(())
+}
+
+/// The update that adds or removes the instances of `change` and nothing else: the running
+/// configuration `template`, `updateOnlyTheseInstances` set to those ids, and an instance count
+/// that puts added ids inside the job and removed ids outside it (api-reference §4.6.1 check 11,
+/// §4.6.2).
+fn scaling_request(
+    conn: &Connection,
+    key: &JobKey,
+    template: TaskConfig,
+    change: &Change,
+    wanted: i32,
+) -> Result<JobUpdateRequest, Failure> {
+    let (scope, instance_count) = change.scope(wanted);
+    let previous = last_update_settings(conn, key)?;
+    let settings = scaling_settings(previous, &scope, template.sla_policy.is_some())?;
+    let metadata = vec![
+        client_update_id(),
+        Metadata {
+            key: Some(INSTANCE_COUNT_KEY.to_string()),
+            value: Some(wanted.to_string()),
+        },
+    ];
+    Ok(JobUpdateRequest {
+        task_config: Some(template),
+        instance_count,
+        settings: Some(settings),
+        metadata: Some(metadata),
+    })
+}
+
+/// The settings of the job's newest update, if it has one.
+fn last_update_settings(
+    conn: &Connection,
+    key: &JobKey,
+) -> Result<Option<JobUpdateSettings>, Failure> {
+    let Some(newest) = conn.job_updates(key)?.into_iter().next() else {
+        return Ok(None);
+    };
+    let Some(update_key) = newest.key else {
+        return Ok(None);
+    };
+    Ok(conn
+        .update_details(&update_key)?
+        .and_then(|d| d.update)
+        .and_then(|u| u.instructions)
+        .and_then(|i| i.settings))
+}
+
+/// The job's update settings (Aurora's defaults without one) limited to `scope`, never waiting
+/// for pulses nor pausing itself, and SLA-aware only when the configuration has an SLA policy.
+fn scaling_settings(
+    previous: Option<JobUpdateSettings>,
+    scope: &[i32],
+    has_sla_policy: bool,
+) -> Result<JobUpdateSettings, Failure> {
+    let mut settings = match previous {
+        Some(settings) => settings,
+        None => update_settings(&UpdateOptions::default(), "update", 1, false, false)
+            .map_err(|e| Failure::new(e.to_string()))?,
+    };
+    settings.update_only_these_instances = Some(ranges(scope.to_vec()));
+    settings.block_if_no_pulses_after_ms = None;
+    settings.sla_aware = Some(settings.sla_aware == Some(true) && has_sla_policy);
+    match &mut settings.update_strategy {
+        Some(JobUpdateStrategy::BatchStrategy(batch)) => batch.autopause_after_batch = false,
+        Some(JobUpdateStrategy::VarBatchStrategy(batch)) => batch.autopause_after_batch = false,
+        _ => {}
+    }
+    Ok(settings)
+}
+
 /// How the instance ids change.
+#[derive(Debug, PartialEq)]
 enum Change {
     None,
-    /// New instance ids, after the highest active one (api-reference §4.4, addInstances).
+    /// New instance ids, after the highest active one.
     Add(Vec<i32>),
-    /// The highest ids, killed.
+    /// The highest ids, removed.
     Remove(Vec<i32>),
 }
 
@@ -202,6 +433,16 @@ impl Change {
         matches!(self, Change::None)
     }
 
+    /// The update's `updateOnlyTheseInstances` and `instanceCount`: added ids fall below the
+    /// count, removed ids at or above it, and no other instance is in scope (§4.6.2).
+    fn scope(&self, wanted: i32) -> (Vec<i32>, i32) {
+        match self {
+            Change::Add(ids) => (ids.clone(), ids.iter().max().map_or(wanted, |m| m + 1)),
+            Change::Remove(ids) => (ids.clone(), ids.iter().min().copied().unwrap_or(wanted)),
+            Change::None => (Vec::new(), wanted),
+        }
+    }
+
     fn to_json(&self) -> Value {
         match self {
             Change::None => json!({}),
@@ -214,7 +455,7 @@ impl Change {
         match self {
             Change::None => "no change".to_string(),
             Change::Add(ids) => format!("adds instances {}", describe_ids(ids)),
-            Change::Remove(ids) => format!("kills instances {}", describe_ids(ids)),
+            Change::Remove(ids) => format!("removes instances {}", describe_ids(ids)),
         }
     }
 }
@@ -225,18 +466,6 @@ fn sorted_ids(active: &[ScheduledTask]) -> Vec<i32> {
     ids.sort_unstable();
     ids.dedup();
     ids
-}
-
-/// addInstances copying instance `template`.
-fn add(conn: &Connection, key: &JobKey, template: i32, count: i32) -> Result<(), Failure> {
-    conn.client.call_ok(&AddInstances {
-        key: Some(InstanceKey {
-            job_key: Some(key.clone()),
-            instance_id: template,
-        }),
-        count,
-    })?;
-    Ok(())
 }
 
 const EXAMPLES: &str = r#"- name: Scale the workers to the queue's length, at most 40
@@ -254,6 +483,14 @@ const EXAMPLES: &str = r#"- name: Scale the workers to the queue's length, at mo
     name: batch-worker
     count: 2
     wait: false
+
+- name: Scale up after whatever update is rolling now
+  aurora.scheduler.instances:
+    role: ml
+    environment: prod
+    name: batch-worker
+    count: 8
+    on_conflict: wait
 "#;
 
 const RETURN: &str = r#"job:
@@ -272,15 +509,25 @@ count:
   type: int
   sample: 5
 plan:
-  description: The instance ids added (C(add)) or killed (C(remove)); empty when nothing changes.
+  description: The instance ids added (C(add)) or removed (C(remove)); empty when nothing changes.
   returned: always
   type: dict
   sample: {add: [2, 3, 4]}
 instances:
-  description: Instances by task status, after waiting (or as found, when unchanged).
-  returned: when unchanged, or after waiting
+  description: Instances by task status, after the update rolled forward (or as found, when unchanged or not waiting).
+  returned: always
   type: dict
   sample: {RUNNING: 5}
+update_id:
+  description: The id of the scaling update started or joined.
+  returned: when an update was started or joined
+  type: str
+  sample: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11
+update:
+  description: The scaling update started or joined, with its last known status.
+  returned: when an update was started or joined
+  type: dict
+  sample: {id: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11, status: ROLLED_FORWARD}
 scheduler_url:
   description: The scheduler the module talked to.
   returned: always
@@ -305,11 +552,71 @@ mod tests {
     }
 
     #[test]
-    fn shrinking_kills_the_highest_ids() {
+    fn shrinking_removes_the_highest_ids() {
         assert_eq!(
             Change::between(&[0, 1, 2, 3], 2).to_json(),
             json!({"remove": [2, 3]})
         );
         assert!(Change::between(&[0, 1], 2).is_none());
+    }
+
+    #[test]
+    fn the_update_reaches_only_the_instances_added_or_removed() {
+        // (active ids, wanted) -> (updateOnlyTheseInstances, instanceCount)
+        let cases: &[(&[i32], i32, &[i32], i32)] = &[
+            (&[0, 1, 2], 5, &[3, 4], 5),
+            (&[0, 1, 4], 5, &[5, 6], 7),
+            (&[0, 1, 2, 3], 2, &[2, 3], 2),
+            (&[0, 2, 7], 1, &[2, 7], 2),
+        ];
+        for (ids, wanted, scope, count) in cases {
+            let (got_scope, got_count) = Change::between(ids, *wanted).scope(*wanted);
+            assert_eq!(
+                (got_scope.as_slice(), got_count),
+                (*scope, *count),
+                "{ids:?} to {wanted}"
+            );
+        }
+    }
+
+    #[test]
+    fn scaling_keeps_the_jobs_update_settings_but_never_waits_for_pulses_or_pauses() {
+        let previous = JobUpdateSettings {
+            update_group_size: 3,
+            min_wait_in_instance_running_ms: 30_000,
+            block_if_no_pulses_after_ms: Some(60_000),
+            sla_aware: Some(true),
+            update_strategy: Some(JobUpdateStrategy::BatchStrategy(
+                crate::api::types::BatchJobUpdateStrategy {
+                    group_size: 3,
+                    autopause_after_batch: true,
+                },
+            )),
+            ..JobUpdateSettings::default()
+        };
+        let settings = scaling_settings(Some(previous), &[3, 4, 6], false).unwrap();
+        assert_eq!(settings.update_group_size, 3);
+        assert_eq!(settings.min_wait_in_instance_running_ms, 30_000);
+        assert_eq!(settings.block_if_no_pulses_after_ms, None);
+        assert_eq!(settings.sla_aware, Some(false));
+        assert!(matches!(
+            settings.update_strategy,
+            Some(JobUpdateStrategy::BatchStrategy(b)) if !b.autopause_after_batch && b.group_size == 3
+        ));
+        let scope: Vec<(i32, i32)> = settings
+            .update_only_these_instances
+            .unwrap_or_default()
+            .iter()
+            .map(|r| (r.first, r.last))
+            .collect();
+        assert_eq!(scope, [(3, 4), (6, 6)]);
+    }
+
+    #[test]
+    fn a_job_never_updated_scales_with_aurora_default_settings() {
+        let settings = scaling_settings(None, &[2], false).unwrap();
+        assert_eq!(settings.update_group_size, 1);
+        assert_eq!(settings.min_wait_in_instance_running_ms, 45_000);
+        assert!(settings.rollback_on_failure);
     }
 }

@@ -20,11 +20,12 @@ use super::support::connection::{Connection, ConnectionOptions};
 use super::support::instances::{instance_failed, wait_for_instances, wait_until_killed, Goal};
 use super::support::job_key::checked_job_key;
 use super::support::job_model::{build_job, populated, same_config, state_json, task_config_mut};
+use super::support::races::{maybe_applied, refused, update_in_flight, MAX_ROUNDS};
 use super::support::tasks::{
     config, counts_by_status, describe_ids, instance_id, newest_per_instance, status, task_id,
 };
 use super::support::updates::{
-    describe, metadata_value, summary_status, update_json, update_metadata, OnConflict, OnTimeout,
+    describe, metadata_value, update_json, update_metadata, OnConflict, OnTimeout, Start,
     FINGERPRINT_KEY,
 };
 use super::support::wait::{poll, secs_since, Deadline, Look};
@@ -85,8 +86,9 @@ pub struct Options {
     pub keep_instance_count: bool,
 
     /// What to do when another update of the job, with a different configuration, is in
-    /// flight. An update of this very configuration (started by an earlier run) is always
-    /// joined instead.
+    /// flight, or starts while this run compares (C(wait): wait for its end, then compare
+    /// again). An update of this very configuration (started by an earlier run, or by another
+    /// run at the same time) is always joined instead.
     #[serde(default)]
     pub on_conflict: OnConflict,
 }
@@ -128,6 +130,14 @@ impl Module for Job {
                  C(getJobUpdateDiff)) and changes nothing.",
             )
             .note(
+                "Runs at the same time on the same job end as if one had come after the other: \
+                 the run whose create or update loses the race reads the job again, then joins \
+                 the update of the same configuration, waits for another one (C(on_conflict)) \
+                 or reports C(changed=false). A run that fails after changing the job (the \
+                 scheduler gone while it waits, an update rolled back) still reports \
+                 C(changed=true) with what it did, such as C(update_id).",
+            )
+            .note(
                 "Aurora's templates such as C({{thermos.ports[http]}}) or C({{mesos.instance}}) \
                  collide with Jinja. Pass them with Ansible's C(!unsafe) tag, or write them as \
                  C(%{thermos.ports[http]}) and C(%{mesos.instance}), which the module turns into \
@@ -143,11 +153,12 @@ impl Module for Job {
         let started = Instant::now();
         let conn = options.connection.connect()?;
         let report = match options.state {
-            State::Present => present(&conn, &options, ctx)?,
-            State::Absent => absent(&conn, &options, ctx)?,
-            State::Restarted => restarted(&conn, &options, ctx)?,
-            State::Finished => finished(&conn, &options, ctx)?,
-        };
+            State::Present => present(&conn, &options, ctx),
+            State::Absent => absent(&conn, &options, ctx),
+            State::Restarted => restarted(&conn, &options, ctx),
+            State::Finished => finished(&conn, &options, ctx),
+        }
+        .map_err(|failure| failure.field("scheduler_url", json!(conn.url)))?;
         Ok(report.into_outcome(&conn, started, ctx))
     }
 }
@@ -180,24 +191,34 @@ impl Report {
         }
     }
 
-    fn into_outcome(self, conn: &Connection, started: Instant, ctx: &Context) -> Outcome {
+    /// What was done so far: changed, the message, the job, instances, update and plan.
+    fn so_far(&self) -> Outcome {
         let mut outcome = Outcome::changed(self.changed)
-            .msg(self.msg)
+            .msg(self.msg.clone())
             .field("job", json!(self.key.to_string()))
-            .field("scheduler_url", json!(conn.url))
-            .field("instances", self.instances)
-            .field(
-                "durations",
-                json!({"total_secs": secs_since(started), "wait_secs": self.waited_secs}),
-            );
-        if let Some(update) = self.update {
+            .field("instances", self.instances.clone());
+        if let Some(update) = &self.update {
             outcome = outcome
                 .field("update_id", update["id"].clone())
-                .field("update", update);
+                .field("update", update.clone());
         }
-        if let Some(plan) = self.plan {
-            outcome = outcome.field("plan", plan);
+        if let Some(plan) = &self.plan {
+            outcome = outcome.field("plan", plan.clone());
         }
+        outcome
+    }
+
+    /// A failure after this run changed the job (or joined an update): the result still says
+    /// `changed` and what was done (`Failure::after`).
+    fn failed(&self, failure: Failure) -> Failure {
+        failure.after(self.so_far())
+    }
+
+    fn into_outcome(self, conn: &Connection, started: Instant, ctx: &Context) -> Outcome {
+        let mut outcome = self.so_far().field("scheduler_url", json!(conn.url)).field(
+            "durations",
+            json!({"total_secs": secs_since(started), "wait_secs": self.waited_secs}),
+        );
         if ctx.diff {
             outcome = outcome.diff(self.before, self.after);
         }
@@ -205,26 +226,57 @@ impl Report {
     }
 }
 
+/// How one round of reading, comparing and writing ended.
+enum Round {
+    Done(Box<Report>),
+    /// Another run changed the job after this round read it: read it again.
+    Again,
+}
+
+impl Round {
+    fn done(report: Report) -> Round {
+        Round::Done(Box::new(report))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // state: present
 
 fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, Failure> {
-    let mut job = build(conn, o, ctx)?;
-    let key = job.key.clone();
-    if o.keep_instance_count {
-        keep_running_count(conn, &mut job)?;
-    }
-    let fingerprint = job.fingerprint();
+    let job = build(conn, o, ctx)?;
     let deadline = Deadline::after_secs(o.wait_timeout);
-
-    if let Some(update) = conn.active_update(&key)? {
-        if metadata_value(&update, FINGERPRINT_KEY) == Some(fingerprint.as_str()) {
-            return join_update(conn, o, ctx, &job, update, &deadline);
-        }
-        wait_out_other_update(conn, o, ctx, &update, &deadline)?;
+    for _ in 0..MAX_ROUNDS {
+        let mut wanted = job.clone();
         if o.keep_instance_count {
-            // The update waited out may have changed the count.
-            keep_running_count(conn, &mut job)?;
+            keep_running_count(conn, &mut wanted)?;
+        }
+        let fingerprint = wanted.fingerprint();
+        if let Round::Done(report) = present_round(conn, o, ctx, wanted, &fingerprint, &deadline)? {
+            return Ok(*report);
+        }
+    }
+    Err(kept_changing(&job.key))
+}
+
+/// One round of `present`: reads the job, compares, and creates it or starts its update. A
+/// round whose write another run got ahead of ends in `Round::Again`.
+fn present_round(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    mut job: JobModel,
+    fingerprint: &str,
+    deadline: &Deadline,
+) -> Result<Round, Failure> {
+    let key = job.key.clone();
+    if let Some(update) = conn.active_update(&key)? {
+        if metadata_value(&update, FINGERPRINT_KEY) == Some(fingerprint) {
+            return join_update(conn, o, ctx, &job, update, deadline).map(Round::done);
+        }
+        conn.wait_out_update(&update, o.on_conflict, ctx.check_mode, deadline)?;
+        if o.keep_instance_count {
+            // The update waited out may have changed the count: read it again.
+            return Ok(Round::Again);
         }
     }
 
@@ -234,7 +286,10 @@ fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, 
     }
     let before = current_state(&active);
     if active.is_empty() {
-        return create(conn, o, ctx, &job, before, &deadline);
+        return Ok(match create(conn, o, ctx, &job, before, deadline)? {
+            Some(report) => Round::done(report),
+            None => Round::Again,
+        });
     }
     if !job
         .config
@@ -242,10 +297,10 @@ fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, 
         .as_ref()
         .is_some_and(|t| t.is_service)
     {
-        return batch_already_running(conn, ctx, &job, &active, before);
+        return batch_already_running(conn, ctx, &job, &active, before).map(Round::done);
     }
 
-    let request = update_request(&job, &fingerprint);
+    let request = update_request(&job, fingerprint);
     let plan = update_plan(conn, &request)?;
     let mut report = Report::new(&key, false, "");
     report.instances = counts_by_status(&active);
@@ -255,25 +310,46 @@ fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, 
     }
     if plan.is_noop() {
         report.msg = format!("{key} already runs this configuration");
-        return Ok(report);
+        return Ok(Round::done(report));
     }
     report.changed = true;
     report.plan = Some(plan.to_json());
     if ctx.check_mode {
         report.msg = format!("{key} would be updated: {}", plan.describe());
-        return Ok(report);
+        return Ok(Round::done(report));
     }
-    let Some(update_key) = conn.start_update(request, "aurora.scheduler.job")? else {
-        report.changed = false;
-        report.msg = format!("{key} already runs this configuration");
-        return Ok(report);
+    let update_key = match conn.begin_update(request, "aurora.scheduler.job")? {
+        Start::Started(update_key) => update_key,
+        // Another run rolled this configuration out since the plan was read.
+        Start::Unchanged => {
+            report.changed = false;
+            report.plan = None;
+            report.msg = format!("{key} already runs this configuration");
+            return Ok(Round::done(report));
+        }
+        // Another run started an update since this one looked: as if this run came second.
+        Start::Conflict(update) => {
+            if metadata_value(&update, FINGERPRINT_KEY) == Some(fingerprint) {
+                return join_update(conn, o, ctx, &job, *update, deadline).map(Round::done);
+            }
+            conn.wait_out_update(&update, o.on_conflict, ctx.check_mode, deadline)?;
+            return Ok(Round::Again);
+        }
     };
     report.update = Some(json!({"id": update_key.id, "status": "ROLLING_FORWARD"}));
+    report.msg = format!("{} started: {}", describe(&update_key), plan.describe());
     if !o.wait {
-        report.msg = format!("{} started: {}", describe(&update_key), plan.describe());
-        return Ok(report);
+        return Ok(Round::done(report));
     }
-    finish_update(conn, o, &job, &update_key, &deadline, report)
+    finish_update(conn, o, &job, &update_key, deadline, report).map(Round::done)
+}
+
+/// The failure of a run whose job other runs kept changing under it.
+fn kept_changing(key: &JobKey) -> Failure {
+    Failure::new(format!(
+        "{key} kept changing while this run compared it: other runs created or updated it \
+         {MAX_ROUNDS} times in a row; run again once they are done"
+    ))
 }
 
 /// With `keep_instance_count`, a running service keeps its number of instances.
@@ -312,11 +388,12 @@ fn join_update(
     if ctx.check_mode || !o.wait {
         return Ok(report);
     }
+    report.msg = format!("joined {}", describe(&update_key));
     finish_update(conn, o, job, &update_key, deadline, report)
 }
 
 /// Waits for the update to roll forward and the instances to run; fails with the update's own
-/// reason otherwise.
+/// reason otherwise, still reporting the update this run started or joined.
 fn finish_update(
     conn: &Connection,
     o: &Options,
@@ -326,24 +403,27 @@ fn finish_update(
     mut report: Report,
 ) -> Result<Report, Failure> {
     let waiting = Instant::now();
-    let Some(end) = conn.follow_update(update_key, deadline)? else {
-        let done = conn.settle_timed_out_update(update_key, o.on_timeout)?;
-        return Err(Failure::new(format!(
+    let followed = conn
+        .follow_update(update_key, deadline)
+        .map_err(|e| report.failed(e))?;
+    let Some(end) = followed else {
+        let done = conn
+            .settle_timed_out_update(update_key, o.on_timeout)
+            .map_err(|e| report.failed(e.into()))?;
+        return Err(report.failed(Failure::new(format!(
             "{} was still rolling after wait_timeout ({} s); on_timeout={}: {done}",
             describe(update_key),
             o.wait_timeout,
             o.on_timeout.as_str()
-        ))
-        .field("update_id", json!(update_key.id)));
+        ))));
     };
     report.update = Some(json!({"id": update_key.id, "status": end.to_string()}));
     if end != JobUpdateStatus::ROLLED_FORWARD {
         let reason = conn.update_failure_reason(update_key);
-        return Err(
-            Failure::new(format!("{} ended {end}: {reason}", describe(update_key)))
-                .field("update_id", json!(update_key.id))
-                .field("update", report.update.clone().unwrap_or_default()),
-        );
+        return Err(report.failed(Failure::new(format!(
+            "{} ended {end}: {reason}",
+            describe(update_key)
+        ))));
     }
     let tasks = wait_for_instances(
         conn,
@@ -351,41 +431,12 @@ fn finish_update(
         0..job.instance_count(),
         Goal::Running,
         deadline,
-    )?;
+    )
+    .map_err(|e| report.failed(e))?;
     report.waited_secs = secs_since(waiting);
     report.instances = counts_by_status(&tasks);
     report.msg = format!("{} rolled forward", describe(update_key));
     Ok(report)
-}
-
-/// Another update is in flight: fail naming it, or wait for its end with `on_conflict=wait`.
-fn wait_out_other_update(
-    conn: &Connection,
-    o: &Options,
-    ctx: &Context,
-    update: &JobUpdateSummary,
-    deadline: &Deadline,
-) -> Result<(), Failure> {
-    let update_key = update.key.clone().unwrap_or_default();
-    let status = summary_status(update)
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    let who = update.user.as_deref().unwrap_or("unknown user");
-    let conflict = format!("{} ({status}, started by {who})", describe(&update_key));
-    if o.on_conflict == OnConflict::Fail || ctx.check_mode {
-        return Err(Failure::new(format!(
-            "another update of this job is in flight: {conflict}; wait for it to end, pause or \
-             abort it (aurora.scheduler.job_update), or set on_conflict=wait"
-        ))
-        .field("update", update_json(update)));
-    }
-    match conn.follow_update(&update_key, deadline)? {
-        Some(_) => Ok(()),
-        None => Err(Failure::new(format!(
-            "waited wait_timeout ({} s) for {conflict} to end; it is still in flight",
-            o.wait_timeout
-        ))),
-    }
 }
 
 fn update_request(job: &JobModel, fingerprint: &str) -> JobUpdateRequest {
@@ -427,6 +478,9 @@ fn batch_already_running(
 // ---------------------------------------------------------------------------------------------
 // Creating a job (state present and finished)
 
+/// Creates the job and waits for it; `None` when another run created it (or started an update
+/// of it) after this run found it absent, so that the caller reads it again as a run coming
+/// second would.
 fn create(
     conn: &Connection,
     o: &Options,
@@ -434,7 +488,7 @@ fn create(
     job: &JobModel,
     before: Value,
     deadline: &Deadline,
-) -> Result<Report, Failure> {
+) -> Result<Option<Report>, Failure> {
     let count = job.instance_count();
     let mut report = Report::new(&job.key, true, "");
     report.before = before;
@@ -447,12 +501,36 @@ fn create(
     }
     if ctx.check_mode {
         report.msg = format!("{} would be created with {count} instances", job.key);
-        return Ok(report);
+        return Ok(Some(report));
     }
-    conn.client.call_ok(&CreateJob {
-        description: Some(job.config.clone()),
-    })?;
     report.msg = format!("{} created with {count} instances", job.key);
+    let created = conn.client.call_ok(&CreateJob {
+        description: Some(job.config.clone()),
+    });
+    match created {
+        Ok(_) => {}
+        Err(e) if refused(&e) || update_in_flight(&e) => {
+            // Refused as existing or updating: another run got there after this one looked.
+            if conn.active_update(&job.key)?.is_some()
+                || !conn.active_tasks(&job.key, false)?.is_empty()
+            {
+                return Ok(None);
+            }
+            return Err(e.into());
+        }
+        // Its answer lost: createJob was applied if the job has tasks now.
+        Err(e) if maybe_applied(&e) => match conn.active_tasks(&job.key, false) {
+            Ok(tasks) if !tasks.is_empty() => {
+                report.msg = format!(
+                    "{} created with {count} instances (the scheduler's answer was lost; its \
+                     tasks show it was applied)",
+                    job.key
+                );
+            }
+            _ => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    }
     if o.wait {
         let waiting = Instant::now();
         let goal = if o.state == State::Finished {
@@ -460,11 +538,12 @@ fn create(
         } else {
             Goal::Running
         };
-        let tasks = wait_for_instances(conn, &job.key, 0..count, goal, deadline)?;
+        let tasks = wait_for_instances(conn, &job.key, 0..count, goal, deadline)
+            .map_err(|e| report.failed(e))?;
         report.waited_secs = secs_since(waiting);
         report.instances = counts_by_status(&tasks);
     }
-    Ok(report)
+    Ok(Some(report))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,14 +552,30 @@ fn create(
 fn absent(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failure> {
     let key = job_key(o)?;
     let deadline = Deadline::after_secs(o.wait_timeout);
-    let active = conn.active_tasks(&key, ctx.diff)?;
-    let mut report = Report::new(&key, false, format!("{key} has no active instances"));
+    for _ in 0..MAX_ROUNDS {
+        if let Round::Done(report) = absent_round(conn, o, ctx, &key, &deadline)? {
+            return Ok(*report);
+        }
+    }
+    Err(kept_changing(&key))
+}
+
+fn absent_round(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    key: &JobKey,
+    deadline: &Deadline,
+) -> Result<Round, Failure> {
+    let active = conn.active_tasks(key, ctx.diff)?;
+    let mut report = Report::new(key, false, format!("{key} has no active instances"));
     report.instances = counts_by_status(&active);
     if active.is_empty() {
-        return Ok(report);
+        return Ok(Round::done(report));
     }
-    if let Some(update) = conn.active_update(&key)? {
-        wait_out_other_update(conn, o, ctx, &update, &deadline)?;
+    if let Some(update) = conn.active_update(key)? {
+        conn.wait_out_update(&update, o.on_conflict, ctx.check_mode, deadline)?;
+        return Ok(Round::Again);
     }
     let ids: Vec<i32> = active.iter().map(instance_id).collect();
     report.changed = true;
@@ -489,21 +584,27 @@ fn absent(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failu
     report.plan = Some(json!({"remove": sorted(ids.clone())}));
     if ctx.check_mode {
         report.msg = format!("{key} would be killed (instances {})", describe_ids(&ids));
-        return Ok(report);
+        return Ok(Round::done(report));
     }
-    conn.client.call_ok(&KillTasks {
+    let killed = conn.client.call_ok(&KillTasks {
         job: Some(key.clone()),
         instances: None,
         message: Some("state=absent in aurora.scheduler.job".to_string()),
-    })?;
+    });
+    match killed {
+        Ok(_) => {}
+        // Another run started an update since this one looked: wait it out (or fail naming it).
+        Err(e) if update_in_flight(&e) => return Ok(Round::Again),
+        Err(e) => return Err(e.into()),
+    }
     report.msg = format!("{key} killed (instances {})", describe_ids(&ids));
     if o.wait {
         let waiting = Instant::now();
-        wait_until_killed(conn, &key, None, &deadline)?;
+        wait_until_killed(conn, key, None, deadline).map_err(|e| report.failed(e))?;
         report.waited_secs = secs_since(waiting);
         report.instances = json!({});
     }
-    Ok(report)
+    Ok(Round::done(report))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,20 +612,36 @@ fn absent(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failu
 
 fn restarted(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failure> {
     let key = job_key(o)?;
-    let batch_size = restart_batch_size(o);
     let deadline = Deadline::after_secs(o.wait_timeout);
-    let active = conn.active_tasks(&key, false)?;
+    for _ in 0..MAX_ROUNDS {
+        if let Round::Done(report) = restarted_round(conn, o, ctx, &key, &deadline)? {
+            return Ok(*report);
+        }
+    }
+    Err(kept_changing(&key))
+}
+
+fn restarted_round(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    key: &JobKey,
+    deadline: &Deadline,
+) -> Result<Round, Failure> {
+    let batch_size = restart_batch_size(o);
+    let active = conn.active_tasks(key, false)?;
     let ids = sorted(active.iter().map(instance_id).collect());
     if ids.is_empty() {
         return Err(Failure::new(format!(
             "{key} has no active instances to restart; create it first (state=present)"
         )));
     }
-    if let Some(update) = conn.active_update(&key)? {
-        wait_out_other_update(conn, o, ctx, &update, &deadline)?;
+    if let Some(update) = conn.active_update(key)? {
+        conn.wait_out_update(&update, o.on_conflict, ctx.check_mode, deadline)?;
+        return Ok(Round::Again);
     }
     let batches: Vec<Vec<i32>> = ids.chunks(batch_size).map(<[i32]>::to_vec).collect();
-    let mut report = Report::new(&key, true, "");
+    let mut report = Report::new(key, true, "");
     report.instances = counts_by_status(&active);
     report.plan = Some(json!({"restart": batches}));
     if ctx.check_mode {
@@ -532,7 +649,7 @@ fn restarted(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Fa
             "{key} would be restarted in {} batches of up to {batch_size}",
             batches.len()
         );
-        return Ok(report);
+        return Ok(Round::done(report));
     }
     let waiting = Instant::now();
     for (n, batch) in batches.iter().enumerate() {
@@ -541,29 +658,45 @@ fn restarted(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Fa
             .filter(|t| batch.contains(&instance_id(t)))
             .map(|t| task_id(t).to_string())
             .collect();
-        conn.client.call_ok(&RestartShards {
+        let restart = conn.client.call_ok(&RestartShards {
             job: Some(key.clone()),
             shard_ids: Some(batch.clone()),
-        })?;
+        });
+        match restart {
+            Ok(_) => {}
+            // Another run started an update before the first batch: wait it out, start again.
+            Err(e) if n == 0 && update_in_flight(&e) => return Ok(Round::Again),
+            Err(e) if n == 0 => return Err(e.into()),
+            Err(e) => return Err(report.failed(e.into())),
+        }
+        report.msg = format!(
+            "{key}: {} of {} restart batches started",
+            n + 1,
+            batches.len()
+        );
         // Each batch runs again before the next starts; `wait` decides only about the last one.
         if o.wait || n + 1 < batches.len() {
-            wait_for_restart(conn, &key, batch, &old_ids, &deadline).map_err(|e| {
-                e.prefixed(&format!(
+            wait_for_restart(conn, key, batch, &old_ids, deadline).map_err(|e| {
+                report.failed(e.prefixed(&format!(
                     "restarting {key}, batch {} of {}",
                     n + 1,
                     batches.len()
-                ))
+                )))
             })?;
         }
     }
     report.waited_secs = secs_since(waiting);
-    report.instances = counts_by_status(&conn.active_tasks(&key, false)?);
+    report.instances = counts_by_status(
+        &conn
+            .active_tasks(key, false)
+            .map_err(|e| report.failed(e.into()))?,
+    );
     report.msg = format!(
         "{key} restarted: {} instances in {} batches",
         ids.len(),
         batches.len()
     );
-    Ok(report)
+    Ok(Round::done(report))
 }
 
 fn wait_for_restart(
@@ -606,7 +739,23 @@ fn wait_for_restart(
 // state: finished
 
 fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, Failure> {
-    let mut job = build(conn, o, ctx)?;
+    let job = build(conn, o, ctx)?;
+    let deadline = Deadline::after_secs(o.wait_timeout);
+    for _ in 0..MAX_ROUNDS {
+        if let Round::Done(report) = finished_round(conn, o, ctx, job.clone(), &deadline)? {
+            return Ok(*report);
+        }
+    }
+    Err(kept_changing(&job.key))
+}
+
+fn finished_round(
+    conn: &Connection,
+    o: &Options,
+    ctx: &Context,
+    mut job: JobModel,
+    deadline: &Deadline,
+) -> Result<Round, Failure> {
     let key = job.key.clone();
     if job
         .config
@@ -619,7 +768,6 @@ fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report,
              service: false (services never finish)"
         )));
     }
-    let deadline = Deadline::after_secs(o.wait_timeout);
     let tasks = conn.tasks(&key, &[], true)?;
     let active: Vec<ScheduledTask> = tasks
         .iter()
@@ -646,13 +794,14 @@ fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report,
                 &key,
                 0..job.instance_count(),
                 Goal::Finished,
-                &deadline,
-            )?;
+                deadline,
+            )
+            .map_err(|e| report.failed(e))?;
             report.waited_secs = secs_since(waiting);
             report.instances = counts_by_status(&done);
             report.msg = format!("{key}: the run in progress finished");
         }
-        return Ok(report);
+        return Ok(Round::done(report));
     }
     let newest = newest_per_instance(&tasks);
     let all_finished = (0..job.instance_count()).all(|id| {
@@ -668,9 +817,14 @@ fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report,
             format!("{key} already finished with this configuration"),
         );
         report.instances = counts_by_status(newest.values().copied());
-        return Ok(report);
+        return Ok(Round::done(report));
     }
-    create(conn, o, ctx, &job, current_state(&tasks), &deadline)
+    Ok(
+        match create(conn, o, ctx, &job, current_state(&tasks), deadline)? {
+            Some(report) => Round::done(report),
+            None => Round::Again,
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ use crate::api::methods::*;
 use crate::api::types::{
     ConfigGroup, ConfigSummary, ConfigSummaryResult, GetJobsResult, GetPendingReasonResult,
     GetQuotaResult, GetTierConfigResult, JobConfiguration, JobKey, JobStats, JobSummary,
-    JobSummaryResult, PendingReason, PopulateJobResult, Range, Resource, ResourceAggregate,
-    Response, ResponseCode, ResponseDetail, Result as Payload, RoleSummary, RoleSummaryResult,
+    JobSummaryResult, PendingReason, PopulateJobResult, Resource, ResourceAggregate, Response,
+    ResponseCode, ResponseDetail, Result as Payload, RoleSummary, RoleSummaryResult,
     ScheduleStatus, ScheduleStatusResult, ServerInfo, TaskConfig, TaskEvent, TaskQuery, TierConfig,
 };
 use crate::sim::cluster::{choose_host, Demand, Host, JobPlacement};
@@ -1153,22 +1153,8 @@ fn tier_configs() -> Payload {
     })
 }
 
-/// Instance ids as maximal closed ranges (§3.3.4 ConfigGroup).
-pub fn ranges(mut ids: Vec<i32>) -> Vec<Range> {
-    ids.sort_unstable();
-    ids.dedup();
-    let mut out: Vec<Range> = Vec::new();
-    for id in ids {
-        match out.last_mut() {
-            Some(r) if r.last + 1 == id => r.last = id,
-            _ => out.push(Range {
-                first: id,
-                last: id,
-            }),
-        }
-    }
-    out
-}
+/// Instance ids as maximal closed ranges (§3.3.4 ConfigGroup), shared with the modules.
+pub use crate::api::keys::ranges;
 
 #[cfg(test)]
 mod tests {
@@ -1176,8 +1162,8 @@ mod tests {
     //! the api-reference section it follows.
     use super::*;
     use crate::api::types::{
-        Constraint, ExecutorConfig, LimitConstraint, Metadata, TaskConstraint, ValueConstraint,
-        AURORA_EXECUTOR_NAME,
+        Constraint, ExecutorConfig, LimitConstraint, Metadata, Range, TaskConstraint,
+        ValueConstraint, AURORA_EXECUTOR_NAME,
     };
     use crate::sim::config::{ClusterSpec, HostResources};
 

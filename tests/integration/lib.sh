@@ -9,14 +9,30 @@ export ANSIBLE_CONFIG=$(pwd)/ansible.cfg
 # Python modules (command, assert's helpers) run with the venv's interpreter, not a guessed one.
 PYTHON=$(command -v python3)
 
+# What the target started and wrote: stopped and removed when the script exits. Globals, since
+# the EXIT trap reads them after the functions that set them have returned.
+LIB_PIDS=()
+LIB_FILES=()
+lib_cleanup() {
+  local status=$? pid
+  # Some may have been stopped already (a target restarting its simulator): never an error.
+  for pid in "${LIB_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "${LIB_FILES[@]}" || true
+  return "$status"
+}
+trap lib_cleanup EXIT
+
 # start_sim ARGS...: starts aurora-sim with ARGS, sets AURORA_URL; stopped when the script exits.
 start_sim() {
-  # Global, not local: the EXIT trap reads it after this function has returned.
   SIM_LOG=$(mktemp)
   local log=$SIM_LOG
   "$AURORA_BIN/aurora-sim" --listen 127.0.0.1:0 "$@" >"$log" 2>"$log.err" &
   SIM_PID=$!
-  trap 'kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; rm -f "$SIM_LOG" "$SIM_LOG.err"' EXIT
+  LIB_PIDS+=("$SIM_PID")
+  LIB_FILES+=("$log" "$log.err")
   for _ in $(seq 200); do [ -s "$log" ] && break; sleep 0.05; done
   AURORA_URL=$(head -n1 "$log")
   if [ -z "$AURORA_URL" ]; then
@@ -35,4 +51,31 @@ run_playbook() {
   timeout 600 ansible-playbook -i localhost, -c local \
     -e "aurora_url=$AURORA_URL" -e "aurora_cli=$AURORA_BIN/aurora-ansible" \
     -e "ansible_python_interpreter=$PYTHON" "$@" "$playbook"
+}
+
+# start_proxy ARGS...: starts tests/integration/fault_proxy.py in front of the simulator
+# (AURORA_URL) with ARGS; sets PROXY_URL (the port that leads first), PROXY_URL_B and PROXY_LOG
+# (its request log, JSON lines). Stopped when the script exits.
+start_proxy() {
+  PROXY_LOG=$(mktemp)
+  local urls=$PROXY_LOG.urls
+  "$PYTHON" tests/integration/fault_proxy.py serve --upstream "$AURORA_URL" --log "$PROXY_LOG" \
+    "$@" >"$urls" 2>"$urls.err" &
+  PROXY_PID=$!
+  LIB_PIDS+=("$PROXY_PID")
+  LIB_FILES+=("$PROXY_LOG" "$urls" "$urls.err")
+  for _ in $(seq 200); do [ -s "$urls" ] && break; sleep 0.05; done
+  read -r PROXY_URL PROXY_URL_B <"$urls" || true
+  if [ -z "${PROXY_URL:-}" ]; then
+    echo "fault_proxy.py did not start:" >&2
+    cat "$urls.err" >&2
+    return 1
+  fi
+  export PROXY_URL PROXY_URL_B PROXY_LOG
+}
+
+# proxy_control PATH?QUERY: one control request to the proxy (mark, faults, blackout, stats).
+proxy_control() {
+  "$PYTHON" -c 'import sys, urllib.request; print(urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="POST"), timeout=10).read().decode())' \
+    "$PROXY_URL/__proxy/$1"
 }

@@ -341,3 +341,29 @@ fn the_module_receives_the_converted_options_as_its_typed_struct() {
     assert_eq!(options["labels"], json!(["x", "y"]));
     assert_eq!(options["processes"], json!([]));
 }
+
+#[test]
+fn a_failure_after_part_of_the_work_reports_the_change_and_what_was_done() {
+    let done = Outcome::changed(true)
+        .msg("ml/devel/web created with 3 instances")
+        .field("job", "ml/devel/web")
+        .field("update_id", "u-1");
+    let failed = Failure::new("getTasksStatus: lost the connection")
+        .field("update_id", "u-2")
+        .after(done)
+        .into_result();
+    assert_eq!(
+        Value::Object(failed),
+        json!({
+            "changed": true, "failed": true, "job": "ml/devel/web", "update_id": "u-2",
+            "msg": "ml/devel/web created with 3 instances; then getTasksStatus: lost the connection"
+        })
+    );
+    let nothing_done = Failure::new("boom")
+        .after(Outcome::unchanged())
+        .into_result();
+    assert_eq!(
+        Value::Object(nothing_done),
+        json!({"changed": false, "failed": true, "msg": "boom"})
+    );
+}

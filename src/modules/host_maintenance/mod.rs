@@ -229,12 +229,9 @@ impl Run<'_> {
         outcome
     }
 
+    /// A failure that still reports what the run changed before it (`Failure::after`).
     fn failure(&self, msg: String) -> Failure {
-        let mut failure = Failure::new(msg).field("changed", self.changed);
-        for (key, value) in self.fields() {
-            failure = failure.field(&key, value);
-        }
-        failure
+        Failure::new(msg).after(Outcome::changed(self.changed).fields(self.fields()))
     }
 
     /// When the scheduler drains `host` regardless of SLAs, when this run asked for its drain.

@@ -6,6 +6,7 @@ pub mod hosts;
 pub mod instances;
 pub mod job_key;
 pub mod job_model;
+pub mod races;
 pub mod tasks;
 pub mod updates;
 pub mod wait;

@@ -14,11 +14,12 @@ use crate::api::methods::{
 };
 use crate::api::types::{
     JobInstanceUpdateEvent, JobKey, JobUpdateAction, JobUpdateDetails, JobUpdateKey,
-    JobUpdateQuery, JobUpdateRequest, JobUpdateStatus, JobUpdateSummary, Metadata,
-    Result as Payload,
+    JobUpdateQuery, JobUpdateRequest, JobUpdateStatus, JobUpdateSummary, Metadata, ResponseCode,
+    Result as Payload, StartJobUpdateResult,
 };
 
 use super::connection::Connection;
+use super::races::maybe_applied;
 use super::wait::{poll, Deadline, Look};
 
 /// The metadata key Aurora's client tags each update with (client-reference §4.1).
@@ -65,23 +66,123 @@ impl OnTimeout {
     }
 }
 
+/// What startJobUpdate came to.
+#[derive(Debug)]
+pub enum Start {
+    /// This run's update started.
+    Started(JobUpdateKey),
+    /// The scheduler found nothing to change (OK without a result, api-reference §4.6.1 check 12,
+    /// client-reference §4.3 step 7).
+    Unchanged,
+    /// Another update of the job is in flight (§4.6.1 check 14), as the scheduler has it now.
+    Conflict(Box<JobUpdateSummary>),
+}
+
 impl Connection {
-    /// Starts an update; `None` when the scheduler found nothing to change (OK without a
-    /// result, client-reference §4.3 step 7). `message` says who started it.
+    /// Starts an update, tagged (`update_metadata`) with a client update id of its own; `message`
+    /// says who started it. Another update in flight is an answer, not an error: the caller
+    /// joins it, waits it out or fails naming it. When the answer is lost, the update is looked
+    /// for by its client update id before the error is reported: if it started, it is this
+    /// run's, and nothing is sent again.
+    pub fn begin_update(&self, request: JobUpdateRequest, message: &str) -> Result<Start, Failure> {
+        let job = request
+            .task_config
+            .as_ref()
+            .and_then(|t| t.job.clone())
+            .unwrap_or_default();
+        let client_id = request
+            .metadata
+            .iter()
+            .flatten()
+            .find(|m| m.key.as_deref() == Some(UPDATE_ID_KEY))
+            .and_then(|m| m.value.clone());
+        let call = StartJobUpdate {
+            request: Some(request),
+            message: Some(message.to_string()),
+        };
+        let response = match self.client.call(&call) {
+            Ok(response) => response,
+            Err(error) if maybe_applied(&error) => {
+                let started = client_id.and_then(|id| self.update_tagged(&job, &id).ok().flatten());
+                return match started {
+                    Some(key) => Ok(Start::Started(key)),
+                    None => Err(error.into()),
+                };
+            }
+            Err(error) => return Err(error.into()),
+        };
+        if response.code() == ResponseCode::INVALID_REQUEST {
+            if let Some(Payload::StartJobUpdateResult(r)) = &response.result {
+                if let Some(key) = &r.key {
+                    // The echoed summary may lack what a query gives (state, metadata).
+                    let summary = self
+                        .update_summary(key)?
+                        .or_else(|| r.update_summary.clone())
+                        .unwrap_or_else(|| JobUpdateSummary {
+                            key: Some(key.clone()),
+                            ..JobUpdateSummary::default()
+                        });
+                    return Ok(Start::Conflict(Box::new(summary)));
+                }
+            }
+        }
+        let response = self.client.check("startJobUpdate", response)?;
+        Ok(match response.result {
+            Some(Payload::StartJobUpdateResult(StartJobUpdateResult {
+                key: Some(key), ..
+            })) => Start::Started(key),
+            _ => Start::Unchanged,
+        })
+    }
+
+    /// Starts an update; `None` when the scheduler found nothing to change. Another update in
+    /// flight fails, naming it.
     pub fn start_update(
         &self,
         request: JobUpdateRequest,
         message: &str,
     ) -> Result<Option<JobUpdateKey>, Failure> {
-        let response = self.client.call(&StartJobUpdate {
-            request: Some(request),
-            message: Some(message.to_string()),
-        })?;
-        let response = self.client.check("startJobUpdate", response)?;
-        Ok(match response.result {
-            Some(Payload::StartJobUpdateResult(r)) => r.key,
-            _ => None,
-        })
+        match self.begin_update(request, message)? {
+            Start::Started(key) => Ok(Some(key)),
+            Start::Unchanged => Ok(None),
+            Start::Conflict(update) => Err(conflict_failure(&update)),
+        }
+    }
+
+    /// The update of `job` tagged with the client update id `client_id`, if the scheduler has it.
+    fn update_tagged(
+        &self,
+        job: &JobKey,
+        client_id: &str,
+    ) -> Result<Option<JobUpdateKey>, ClientError> {
+        Ok(self
+            .job_updates(job)?
+            .into_iter()
+            .find(|u| metadata_value(u, UPDATE_ID_KEY) == Some(client_id))
+            .and_then(|u| u.key))
+    }
+
+    /// Another run's update is in flight: fail naming it (`on_conflict=fail`, and always in
+    /// check mode), or wait until it ends (`on_conflict=wait`, up to the deadline).
+    pub fn wait_out_update(
+        &self,
+        update: &JobUpdateSummary,
+        on_conflict: OnConflict,
+        check_mode: bool,
+        deadline: &Deadline,
+    ) -> Result<(), Failure> {
+        if on_conflict == OnConflict::Fail || check_mode {
+            return Err(conflict_failure(update));
+        }
+        let update_key = update.key.clone().unwrap_or_default();
+        match self.follow_update(&update_key, deadline)? {
+            Some(_) => Ok(()),
+            None => Err(Failure::new(format!(
+                "waited wait_timeout ({} s) for {} to end; it is still in flight",
+                deadline.limit_secs(),
+                describe_in_flight(update)
+            ))),
+        }
     }
 
     /// Every update of `job` the scheduler keeps, newest first.
@@ -263,15 +364,43 @@ pub fn metadata_value<'a>(summary: &'a JobUpdateSummary, key: &str) -> Option<&'
 /// The metadata a module tags its update with: Aurora's client update id and our fingerprint.
 pub fn update_metadata(fingerprint: &str) -> Vec<Metadata> {
     vec![
-        Metadata {
-            key: Some(UPDATE_ID_KEY.to_string()),
-            value: Some(uuid::Uuid::new_v4().to_string()),
-        },
+        client_update_id(),
         Metadata {
             key: Some(FINGERPRINT_KEY.to_string()),
             value: Some(fingerprint.to_string()),
         },
     ]
+}
+
+/// The failure of a run that meets another update in flight, naming it and what to do.
+pub fn conflict_failure(update: &JobUpdateSummary) -> Failure {
+    Failure::new(format!(
+        "another update of this job is in flight: {}; wait for it to end, pause or abort it \
+         (aurora.scheduler.job_update), or set on_conflict=wait",
+        describe_in_flight(update)
+    ))
+    .field("update", update_json(update))
+}
+
+/// `ml/devel/web update 7c1e... (ROLLING_FORWARD, started by alice)`, for messages.
+fn describe_in_flight(update: &JobUpdateSummary) -> String {
+    let status = summary_status(update)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let who = update.user.as_deref().unwrap_or("unknown user");
+    format!(
+        "{} ({status}, started by {who})",
+        describe(&update.key.clone().unwrap_or_default())
+    )
+}
+
+/// A fresh client update id (client-reference §4.1), by which `begin_update` recognises its own
+/// update when the scheduler's answer was lost.
+pub fn client_update_id() -> Metadata {
+    Metadata {
+        key: Some(UPDATE_ID_KEY.to_string()),
+        value: Some(uuid::Uuid::new_v4().to_string()),
+    }
 }
 
 /// `www-data/devel/hello update 7c1e...`, for messages.

@@ -14,7 +14,7 @@ start_sim --hosts 6 --racks 3 --min-required-instances-for-sla-check 1 --sla-awa
   --time-scale 60 --host-maintenance-polling-interval 10s
 TARGET=tests/integration/targets/operator_playbook
 WORK=$(mktemp -d)
-trap 'kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; rm -rf "$WORK" "$SIM_LOG" "$SIM_LOG.err"' EXIT
+LIB_FILES+=("$WORK")
 export AURORA_SCHEDULER_URL=$AURORA_URL
 
 cat >"$WORK/sim.aurora.yml" <<YAML
