@@ -98,6 +98,7 @@ impl Module for Quota {
                 cpu: cpu.unwrap_or(current.cpu),
                 ram_mb: ram_mb.unwrap_or(current.ram_mb),
                 disk_mb: disk_mb.unwrap_or(current.disk_mb),
+                gpu: current.gpu,
             },
         };
         let changed = target != current;
