@@ -53,6 +53,16 @@ impl Kind {
         u64::try_from(value).unwrap_or(0)
     }
 
+    /// `units` of this kind in words: `2.5 CPU`, `512 MiB RAM`, `1 GPU`.
+    pub fn describe(self, units: u128) -> String {
+        match self {
+            Kind::Cpu => format!("{} CPU", units as f64 / 1000.0),
+            Kind::Ram => format!("{units} MiB RAM"),
+            Kind::Disk => format!("{units} MiB disk"),
+            Kind::Gpu => format!("{units} GPU"),
+        }
+    }
+
     fn units_of(amounts: &Amounts) -> Units {
         Kind::ALL.map(|kind| kind.units(amounts))
     }
@@ -135,24 +145,25 @@ impl Framework {
 pub struct Shortfall {
     /// The frameworks with minimums, as `job (N x what one worker uses)`.
     pub frameworks: Vec<String>,
-    /// What the minimums need in all.
-    pub needed: Amounts,
-    pub capacity: Amounts,
-    /// The kinds that are short.
-    pub short: Vec<Kind>,
+    /// The kinds that are short: what the minimums need in all, and the capacity, in units.
+    pub short: Vec<(Kind, u128, u64)>,
 }
 
 impl fmt::Display for Shortfall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let short: Vec<&str> = self.short.iter().map(|k| k.name()).collect();
+        let needed: Vec<String> = self.short.iter().map(|(k, n, _)| k.describe(*n)).collect();
+        let capacity: Vec<String> = self
+            .short
+            .iter()
+            .map(|(k, _, c)| k.describe(u128::from(*c)))
+            .collect();
         write!(
             f,
-            "the min_workers of {} need {} in all, but the capacity is {} ({} short); lower \
-             their min_workers or raise the capacity",
+            "the min_workers of {} need {} in all, but the capacity has {}; lower their \
+             min_workers or raise the capacity",
             self.frameworks.join(", "),
-            self.needed,
-            self.capacity,
-            short.join(", ")
+            needed.join(" and "),
+            capacity.join(" and ")
         )
     }
 }
@@ -161,8 +172,20 @@ impl fmt::Display for Shortfall {
 /// framework's `min_workers` and its ceiling (`Framework::ceiling`); every `min_workers` is met,
 /// or the error names the frameworks whose minimums do not fit.
 pub fn allocate(capacity: &Capacity, frameworks: &[Framework]) -> Result<Vec<u32>, Shortfall> {
-    let limits = capacity.units();
-    let claims: Vec<Claim> = frameworks.iter().map(|f| Claim::new(f, &limits)).collect();
+    allocate_within(capacity, capacity, frameworks)
+}
+
+/// `allocate` into `room` only, with the dominant shares still measured against `capacity`
+/// (so that frameworks growing into what others leave keep the proportions of the whole).
+/// `room` limits the kinds `capacity` limits.
+pub fn allocate_within(
+    capacity: &Capacity,
+    room: &Capacity,
+    frameworks: &[Framework],
+) -> Result<Vec<u32>, Shortfall> {
+    let basis = capacity.units();
+    let limits = room.units();
+    let claims: Vec<Claim> = frameworks.iter().map(|f| Claim::new(f, &basis)).collect();
     let mut workers: Vec<u32> = frameworks.iter().map(|f| f.min_workers).collect();
 
     let mut left: Units = [0; 4];
@@ -177,11 +200,11 @@ pub fn allocate(capacity: &Capacity, frameworks: &[Framework]) -> Result<Vec<u32
             .sum();
         match u64::try_from(needed).ok().filter(|&n| n <= limit) {
             Some(needed) => left[k] = limit - needed,
-            None => short.push(kind),
+            None => short.push((kind, needed, limit)),
         }
     }
     if !short.is_empty() {
-        return Err(shortfall(capacity, frameworks, short));
+        return Err(shortfall(frameworks, short));
     }
 
     // Ties go to the job key that sorts first.
@@ -233,19 +256,13 @@ pub fn allocate(capacity: &Capacity, frameworks: &[Framework]) -> Result<Vec<u32
     Ok(workers)
 }
 
-fn shortfall(capacity: &Capacity, frameworks: &[Framework], short: Vec<Kind>) -> Shortfall {
-    let with_minimums = frameworks.iter().filter(|f| f.min_workers > 0);
-    let mut needed = Amounts::default();
-    let mut named = Vec::new();
-    for f in with_minimums {
-        let min = i32::try_from(f.min_workers).unwrap_or(i32::MAX);
-        needed = needed.plus(f.per_worker.times(min));
-        named.push(format!("{} ({} x {})", f.job, f.min_workers, f.per_worker));
-    }
+fn shortfall(frameworks: &[Framework], short: Vec<(Kind, u128, u64)>) -> Shortfall {
     Shortfall {
-        frameworks: named,
-        needed,
-        capacity: capacity.total,
+        frameworks: frameworks
+            .iter()
+            .filter(|f| f.min_workers > 0)
+            .map(|f| format!("{} ({} x {})", f.job, f.min_workers, f.per_worker))
+            .collect(),
         short,
     }
 }

@@ -10,5 +10,7 @@ pub mod stability;
 #[cfg(test)]
 mod tests;
 
-pub use drf::{allocate, dominant_share, jain_index, Capacity, Framework, Kind, Shortfall};
+pub use drf::{
+    allocate, allocate_within, dominant_share, jain_index, Capacity, Framework, Kind, Shortfall,
+};
 pub use stability::{damp, fit_growth, Damped, Damping, Why};

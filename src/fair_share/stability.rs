@@ -7,7 +7,7 @@
 
 use crate::api::aggregate::Amounts;
 
-use super::drf::{allocate, Capacity, Framework};
+use super::drf::{allocate_within, Capacity, Framework};
 
 /// The damping rules.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -51,19 +51,6 @@ pub enum Why {
     GrowthTrimmed,
     /// Above its `max_workers`: brought down to it at once.
     AboveMax,
-}
-
-impl Why {
-    /// A short word for results: `unchanged`, `grow`, `shrink`, `held`, `trimmed`.
-    pub fn action(self) -> &'static str {
-        match self {
-            Why::AtFairShare | Why::WithinTolerance => "unchanged",
-            Why::Grow => "grow",
-            Why::Shrink | Why::ShrinkLimited | Why::AboveMax => "shrink",
-            Why::Held { .. } => "held",
-            Why::GrowthTrimmed => "trimmed",
-        }
-    }
 }
 
 /// A framework's target for this run.
@@ -123,8 +110,9 @@ pub fn damp(
 
 /// Cuts the growth in `damped` to what `capacity` holds once the others have their targets:
 /// frameworks whose shrinking is held back or limited keep workers their fair shares counted
-/// as freed. The growing frameworks share what is left by the same DRF, from their current
-/// counts up to their targets; growth cut to within the tolerance is not made. All slices are
+/// as freed. The growing frameworks share the room left by the same DRF (shares measured
+/// against the whole capacity), from their current counts up to their targets; growth cut to
+/// within the tolerance is not made. All slices are
 /// in the order of `frameworks`.
 pub fn fit_growth(
     capacity: &Capacity,
@@ -146,7 +134,7 @@ pub fn fit_growth(
             kept = kept.plus(framework.per_worker.times(workers));
         }
     }
-    let left = capacity.minus(kept);
+    let room = capacity.minus(kept);
     let claims: Vec<Framework> = growing
         .iter()
         .map(|&i| Framework {
@@ -156,9 +144,10 @@ pub fn fit_growth(
             ..frameworks[i].clone()
         })
         .collect();
-    // When even their current workers do not fit (the capacity shrank), nobody grows.
-    let fitted =
-        allocate(&left, &claims).unwrap_or_else(|_| growing.iter().map(|&i| current[i]).collect());
+    // Shares against the whole capacity, as their fair shares were. When even their current
+    // workers do not fit (the capacity shrank), nobody grows.
+    let fitted = allocate_within(capacity, &room, &claims)
+        .unwrap_or_else(|_| growing.iter().map(|&i| current[i]).collect());
     for (&i, workers) in growing.iter().zip(fitted) {
         if workers >= damped[i].target {
             continue;

@@ -16,7 +16,7 @@ use super::support::connection::{Connection, ConnectionOptions};
 use super::support::job_key::JobKeyOptions;
 use super::support::races::MAX_ROUNDS;
 use super::support::scaling::{
-    newest_update, running_template, scales_to, scaling_request, sorted_ids, Change,
+    own_update_settings, running_template, scales_to, scaling_request, sorted_ids, Change,
 };
 use super::support::tasks::{config, counts_by_status};
 use super::support::updates::{describe, update_json, OnConflict, Start};
@@ -73,9 +73,9 @@ impl Module for Instances {
                 "Grows or shrinks a running service job to C(count) instances, the elastic-worker \
                  case, through the scheduler's job updater: an update of the configuration of the \
                  lowest running instance, limited (C(updateOnlyTheseInstances)) to the instances \
-                 added or removed, rolled out with the settings of the job's last update (or \
-                 Aurora's defaults). New instances get the ids after the highest active one; \
-                 surplus instances are removed, highest ids first.",
+                 added or removed, rolled out with the settings of the job's last update that \
+                 was not itself a scaling (or Aurora's defaults). New instances get the ids \
+                 after the highest active one; surplus instances are removed, highest ids first.",
             )
             .description(
                 "Unchanged when the job already has C(count) active instances. The configuration \
@@ -236,8 +236,8 @@ fn round(
             change.describe()
         )));
     }
-    let newest = newest_update(conn, &key)?;
-    let request = scaling_request(conn, template, &change, wanted, newest.as_ref(), Vec::new())?;
+    let settings = own_update_settings(conn, &key)?;
+    let request = scaling_request(template, &change, wanted, settings, Vec::new())?;
     match conn.begin_update(request, "aurora.scheduler.instances")? {
         // Another run scaled the job since this round read it: read the count again.
         Start::Unchanged => Ok(None),

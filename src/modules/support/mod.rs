@@ -11,3 +11,4 @@ pub mod scaling;
 pub mod tasks;
 pub mod updates;
 pub mod wait;
+pub mod web;

@@ -102,22 +102,17 @@ pub fn scales_to(update: &JobUpdateSummary, count: i32) -> bool {
 /// The update that adds or removes the instances of `change` and nothing else: the running
 /// configuration `template`, `updateOnlyTheseInstances` set to those ids, and an instance count
 /// that puts added ids inside the job and removed ids outside it (api-reference §4.6.1 check 11,
-/// §4.6.2). `settings_from` is the job's newest update, whose settings it rolls out with;
-/// `metadata` is added to the client update id and the count.
+/// §4.6.2), rolled out with `settings` (Aurora's defaults without). `metadata` is added to the
+/// client update id and the count.
 pub fn scaling_request(
-    conn: &Connection,
     template: TaskConfig,
     change: &Change,
     wanted: i32,
-    settings_from: Option<&JobUpdateKey>,
+    settings: Option<JobUpdateSettings>,
     metadata: Vec<Metadata>,
 ) -> Result<JobUpdateRequest, Failure> {
     let (scope, instance_count) = change.scope(wanted);
-    let previous = match settings_from {
-        Some(key) => update_settings_of(conn, key)?,
-        None => None,
-    };
-    let settings = scaling_settings(previous, &scope, template.sla_policy.is_some())?;
+    let settings = scaling_settings(settings, &scope, template.sla_policy.is_some())?;
     let mut tags = vec![
         client_update_id(),
         Metadata {
@@ -134,17 +129,28 @@ pub fn scaling_request(
     })
 }
 
-/// The job's newest update, if it has one.
-pub fn newest_update(conn: &Connection, key: &JobKey) -> Result<Option<JobUpdateKey>, Failure> {
-    Ok(conn
-        .job_updates(key)?
-        .into_iter()
-        .next()
-        .and_then(|summary| summary.key))
+/// The job's newest update of its own (a configuration rolled out, not a scaling update), among
+/// `updates` (newest first): the one whose settings say how the job wants its instances changed.
+pub fn own_update(updates: &[JobUpdateSummary]) -> Option<JobUpdateKey> {
+    updates
+        .iter()
+        .find(|u| metadata_value(u, INSTANCE_COUNT_KEY).is_none())
+        .and_then(|u| u.key.clone())
+}
+
+/// The settings of the job's newest update of its own, if it has one.
+pub fn own_update_settings(
+    conn: &Connection,
+    key: &JobKey,
+) -> Result<Option<JobUpdateSettings>, Failure> {
+    match own_update(&conn.job_updates(key)?) {
+        Some(update) => update_settings_of(conn, &update),
+        None => Ok(None),
+    }
 }
 
 /// The settings an update rolled out with.
-fn update_settings_of(
+pub fn update_settings_of(
     conn: &Connection,
     key: &JobUpdateKey,
 ) -> Result<Option<JobUpdateSettings>, Failure> {
