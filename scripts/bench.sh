@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# make bench: prints the figures design.md sets targets for: the codec and the simulator
-# (benches/figures.rs), then the modules (scripts/bench_modules.py) and job_info over a large cluster
-# (scripts/bench_job_info.py). Figures, not tests.
-# Arguments name figure groups of benches/figures.rs (codec, sim); with any, the modules are skipped.
+# make bench: prints the figures design.md sets targets for: the codec, the simulator and the
+# fair-share allocation (benches/figures.rs), then the modules (scripts/bench_modules.py), job_info
+# over a large cluster (scripts/bench_job_info.py) and the scheduler calls of a rebalance
+# (scripts/bench_fair_share.py). Figures, not tests.
+# Arguments name figure groups of benches/figures.rs (codec, sim, fair_share); with any, the
+# modules are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "machine: $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -10,4 +12,5 @@ cargo bench --locked --bench figures -- "$@"
 if [ $# -eq 0 ]; then
   .venv/bin/python3 scripts/bench_modules.py
   .venv/bin/python3 scripts/bench_job_info.py
+  .venv/bin/python3 scripts/bench_fair_share.py
 fi

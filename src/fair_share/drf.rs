@@ -235,18 +235,25 @@ pub fn allocate_within(
     while let Some(Reverse(next)) = queue.pop() {
         let i = next.index;
         let claim = &claims[i];
-        let fits = (0..4).all(|k| limits[k].is_none() || claim.need[k] <= left[k]);
-        if !fits {
-            // What is left only shrinks: it never will.
-            continue;
+        let ceiling = frameworks[i].ceiling();
+        // Worker by worker, it would take every worker while its next share stays the lowest:
+        // give them at once (the same counts, without a turn of the queue each).
+        let mut grant = ceiling - workers[i];
+        if let Some(Reverse(other)) = queue.peek() {
+            grant = grant.min(claim.turns_before(workers[i], other, next.rank));
         }
+        let given = grant.min(claim.fitting(&left, &limits));
         for k in 0..4 {
             if limits[k].is_some() {
-                left[k] -= claim.need[k];
+                left[k] -= claim.need[k] * u64::from(given);
             }
         }
-        workers[i] += 1;
-        if workers[i] < frameworks[i].ceiling() {
+        workers[i] += given;
+        if given < grant {
+            // Its next worker does not fit, and what is left only shrinks: it never will.
+            continue;
+        }
+        if workers[i] < ceiling {
             queue.push(Reverse(Next {
                 share: claim.share(workers[i] + 1),
                 ..next
@@ -353,35 +360,86 @@ impl Claim {
         }
     }
 
+    /// How many of its workers fit in `left`.
+    fn fitting(&self, left: &Units, limits: &[Option<u64>; 4]) -> u32 {
+        (0..4)
+            .filter(|&k| limits[k].is_some() && self.need[k] > 0)
+            .map(|k| left[k] / self.need[k])
+            .min()
+            .map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// How many workers in a row it gets, from `workers`, before `other`'s turn comes: at least
+    /// the one it was chosen for; then each whose share stays below `other`'s (or equal, when
+    /// its rank `rank` is lower).
+    fn turns_before(&self, workers: u32, other: &Next, rank: usize) -> u32 {
+        let Dominant::Share { need, limit } = self.dominant else {
+            return 1;
+        };
+        // The most workers m with m × need / (limit × weight) <= other's share num / den.
+        let bound = other
+            .share
+            .num
+            .checked_mul(u128::from(limit))
+            .and_then(|x| x.checked_mul(self.weight));
+        let per = u128::from(need).checked_mul(other.share.den);
+        let (Some(bound), Some(per)) = (bound, per) else {
+            return 1;
+        };
+        let mut most = bound / per;
+        if rank > other.rank && bound % per == 0 {
+            // At equal shares the other goes first.
+            most = most.saturating_sub(1);
+        }
+        let most = u32::try_from(most).unwrap_or(u32::MAX);
+        most.saturating_sub(workers).max(1)
+    }
+
     /// The weighted dominant share of `workers` workers: workers × need / (limit × weight).
     fn share(&self, workers: u32) -> Ratio {
         match self.dominant {
-            Dominant::Share { need, limit } => Ratio {
-                num: u128::from(workers) * u128::from(need),
-                den: u128::from(limit) * self.weight,
-            },
-            _ => Ratio { num: 0, den: 1 },
+            Dominant::Share { need, limit } => Ratio::new(
+                u128::from(workers) * u128::from(need),
+                u128::from(limit) * self.weight,
+            ),
+            _ => Ratio::new(0, 1),
         }
     }
 }
 
-/// A non-negative fraction, compared exactly while the cross products fit in 128 bits (always,
-/// for clusters below millions of hosts), approximately beyond.
+/// A non-negative fraction. Fractions far apart compare by their floating-point values (the
+/// quick way, right whenever they differ by more than a millionth of a millionth); close ones
+/// exactly, while the cross products fit in 128 bits (always, for clusters below millions of
+/// hosts).
 #[derive(Clone, Copy, Debug)]
 struct Ratio {
     num: u128,
     den: u128,
+    approx: f64,
+}
+
+impl Ratio {
+    fn new(num: u128, den: u128) -> Ratio {
+        Ratio {
+            num,
+            den,
+            approx: num as f64 / den as f64,
+        }
+    }
 }
 
 impl Ord for Ratio {
     fn cmp(&self, other: &Ratio) -> Ordering {
+        let (a, b) = (self.approx, other.approx);
+        if (a - b).abs() > 1e-12 * a.max(b) {
+            return a.total_cmp(&b);
+        }
         match (
             self.num.checked_mul(other.den),
             other.num.checked_mul(self.den),
         ) {
-            (Some(a), Some(b)) => a.cmp(&b),
-            _ => (self.num as f64 / self.den as f64)
-                .total_cmp(&(other.num as f64 / other.den as f64)),
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => a.total_cmp(&b),
         }
     }
 }

@@ -398,8 +398,52 @@ fn at_most(a: (u128, u128), b: (u128, u128)) -> bool {
     a.0 * b.1 <= b.0 * a.1
 }
 
+/// Progressive filling as the paper states it, one worker at a time: the framework whose next
+/// worker gives the lowest weighted dominant share (ties to the job key that sorts first) gets it
+/// if it fits, else stops for good. `allocate` gives several workers per turn; it must agree.
+fn one_worker_at_a_time(case: &Case) -> Option<Vec<u32>> {
+    let frameworks = &case.frameworks;
+    let mut workers: Vec<u32> = frameworks.iter().map(|f| f.min_workers).collect();
+    let mut left: Vec<(Kind, u128)> = leftover(case, &workers);
+    if left.len() < limited(&case.capacity).count() {
+        return None;
+    }
+    let mut stopped = vec![false; frameworks.len()];
+    loop {
+        let next = (0..frameworks.len())
+            .filter(|&i| !stopped[i] && workers[i] < frameworks[i].ceiling())
+            .min_by(|&a, &b| {
+                let (sa, sb) = (
+                    share(case, &frameworks[a], workers[a] + 1),
+                    share(case, &frameworks[b], workers[b] + 1),
+                );
+                (sa.0 * sb.1)
+                    .cmp(&(sb.0 * sa.1))
+                    .then(frameworks[a].job.cmp(&frameworks[b].job))
+            });
+        let Some(i) = next else { return Some(workers) };
+        if fits(&left, &frameworks[i], None) {
+            for (kind, free) in &mut left {
+                *free -= need(*kind, &frameworks[i]);
+            }
+            workers[i] += 1;
+        } else {
+            stopped[i] = true;
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// Several workers per turn give the same counts as one at a time.
+    #[test]
+    fn the_same_counts_as_one_worker_at_a_time(case in case(true)) {
+        let Ok(workers) = allocate(&case.capacity, &case.frameworks) else {
+            return Ok(());
+        };
+        prop_assert_eq!(Some(workers), one_worker_at_a_time(&case));
+    }
 
     /// Counts lie within each framework's bounds and the allocation fits the capacity.
     #[test]
