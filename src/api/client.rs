@@ -290,8 +290,8 @@ impl fmt::Display for ClientError {
                 if *kind == TransportKind::Tls {
                     write!(
                         f,
-                        "; check the certificate, give its CA with ca_path, or set \
-                         validate_certs to false"
+                        "; check the certificate, give it (if self-signed) or its CA with \
+                         ca_path, or set validate_certs to false"
                     )?;
                 }
                 if *maybe_applied {

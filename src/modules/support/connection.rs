@@ -39,7 +39,9 @@ pub struct ConnectionOptions {
     #[schemars(extend("x-env" = "AURORA_USERNAME"))]
     pub username: Option<String>,
 
-    /// Password for HTTP basic authentication. Never printed.
+    /// Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+    /// environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+    /// is shown by Ansible on its command lines at C(-vvv).
     #[schemars(extend("x-env" = "AURORA_PASSWORD", "x-secret" = true))]
     pub password: Option<String>,
 
