@@ -444,7 +444,7 @@ mod tests {
             dir.path(),
             r#"[{"name": "prod", "scheduler_uri": "https://ops:hunter2@aurora.example:443/"}]"#,
         );
-        let clusters = Clusters::load(&[path.clone()]).unwrap();
+        let clusters = Clusters::load(std::slice::from_ref(&path)).unwrap();
         let e = clusters.scheduler_url("prod").unwrap_err();
         assert!(matches!(e, ClusterError::Credentials { .. }), "{e:?}");
         let msg = e.to_string();

@@ -381,12 +381,8 @@ fn which_outcomes_are_tried_again_for_reads_and_for_writes() {
         (Err(&unauthorized), false, false),
     ];
     for (outcome, read, write) in &table {
-        assert_eq!(may_retry(true, outcome.clone()), *read, "read {outcome:?}");
-        assert_eq!(
-            may_retry(false, outcome.clone()),
-            *write,
-            "write {outcome:?}"
-        );
+        assert_eq!(may_retry(true, *outcome), *read, "read {outcome:?}");
+        assert_eq!(may_retry(false, *outcome), *write, "write {outcome:?}");
     }
     for kind in [TransportKind::Timeout, TransportKind::Other] {
         assert!(may_retry(true, Err(&transport(kind, false))), "{kind:?}");
