@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::convert::{self, type_name, Reason};
+use super::mask;
 use super::schema::{Additional, Choice, Kind, Node, ObjectShape, SchemaRoot};
 
 /// Reads an environment variable; the real environment in a module run, a map in tests.
@@ -197,19 +198,31 @@ impl<'a, 'e> Checker<'a, 'e> {
             self.reject_unknown(given, shape, path);
         }
 
-        // Given values first, then environment fallbacks: both count for every rule below.
+        // Given values first, then environment fallbacks: both count for every rule below. An
+        // environment variable is only a default, so it never stands in for an option that is
+        // mutually exclusive with one the task gives: `cluster: prod` in a task wins over an
+        // exported AURORA_SCHEDULER_URL instead of clashing with it (or losing to it).
+        let is_given = |name: &str| given.get(name).is_some_and(|v| !v.is_null());
         let mut supplied: BTreeMap<&'a str, (Value, Node<'a>)> = BTreeMap::new();
         for (&name, &schema) in &shape.properties {
             let node = self.root.node(schema);
+            let excluded_by_given = shape.groups.mutually_exclusive.iter().any(|group| {
+                group.iter().any(|n| n == name) && group.iter().any(|n| n != name && is_given(n))
+            });
             let value = given
                 .get(name)
                 .filter(|v| !v.is_null())
                 .cloned()
-                .or_else(|| self.env_value(&node));
+                .or_else(|| {
+                    (!excluded_by_given)
+                        .then(|| self.env_value(&node))
+                        .flatten()
+                });
             if let Some(value) = value {
                 if node.secret {
                     self.add_secret(&value);
                 }
+                self.add_url_password(&value);
                 supplied.insert(name, (value, node));
             }
         }
@@ -501,6 +514,18 @@ impl<'a, 'e> Checker<'a, 'e> {
             .iter()
             .find_map(|var| (self.env)(var).filter(|v| !v.is_empty()))
             .map(Value::String)
+    }
+
+    /// A password written into a URL (`https://user:password@host`) is a secret wherever an
+    /// option holds it: the option may be refused because of it, and its value still appears in
+    /// `invocation`.
+    fn add_url_password(&mut self, value: &Value) {
+        match value {
+            Value::String(text) => self.secrets.extend(mask::url_passwords(text)),
+            Value::Array(items) => items.iter().for_each(|v| self.add_url_password(v)),
+            Value::Object(map) => map.values().for_each(|v| self.add_url_password(v)),
+            _ => {}
+        }
     }
 
     fn add_secret(&mut self, value: &Value) {

@@ -216,13 +216,44 @@ fn environment_variable_fills_an_option_not_given() {
 }
 
 #[test]
-fn an_option_from_the_environment_counts_for_mutual_exclusion() {
+fn an_option_given_wins_over_the_environment_fallback_of_an_exclusive_one() {
+    // `cluster` given, AURORA_SCHEDULER_URL exported: the task's choice is the one used.
+    let validation = check_in(minimal(), &[("TEST_SCHEDULER_URL", "http://x")]);
+    assert_eq!(validation.message(), None);
+    assert_eq!(validation.params["cluster"], json!("devcluster"));
+    assert!(!validation.params.contains_key("scheduler_url"));
+    // Neither given: the environment fills in.
+    let from_env = check_in(
+        json!({"name": "web"}),
+        &[("TEST_SCHEDULER_URL", "http://x")],
+    );
+    assert_eq!(from_env.params["scheduler_url"], json!("http://x"));
+    assert!(!from_env.params.contains_key("cluster"));
+    // Both given: an error, whatever the environment says.
     assert_eq!(
-        check_in(minimal(), &[("TEST_SCHEDULER_URL", "http://x")])
-            .message()
-            .as_deref(),
+        check_in(
+            with(json!({"scheduler_url": "http://given"})),
+            &[("TEST_SCHEDULER_URL", "http://x")]
+        )
+        .message()
+        .as_deref(),
         Some("parameters are mutually exclusive: scheduler_url|cluster")
     );
+}
+
+#[test]
+fn a_password_written_into_a_url_option_is_a_secret() {
+    let in_env: &'static [(&str, &str)] = &[("TEST_SCHEDULER_URL", "https://u:pw-in-url@h")];
+    for (given, env) in [
+        (
+            json!({"name": "web", "scheduler_url": "https://u:pw-in-url@h"}),
+            &[][..],
+        ),
+        (json!({"name": "web"}), in_env),
+    ] {
+        let validation = check_in(given, env);
+        assert!(validation.secrets.contains("pw-in-url"), "{env:?}");
+    }
 }
 
 #[test]
