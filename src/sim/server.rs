@@ -37,9 +37,11 @@ use crate::sim::scheduler::Scheduler;
 
 /// Request bodies above this get 413: nothing unbounded is read into memory.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-/// How long a client may take to send a request's headers (a stalled client holds a connection
-/// and, before this bound, held off shutdown for ever).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's headers, counted from the end of the previous
+/// request on a kept-alive connection: also how long an idle connection is kept (a stalled
+/// client held a connection, and held off shutdown, for ever). hyper's default, once a timer is
+/// set.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a client may take to send a request's body once its headers are in.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long shutdown waits for open connections to finish their requests before closing them.
