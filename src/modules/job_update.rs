@@ -206,13 +206,6 @@ fn control(
     let Some(update) = addressed(conn, o, key)? else {
         // Nothing in flight: the newest update tells whether an earlier run already did it.
         let newest = conn.job_updates(key)?.into_iter().next();
-        if newest.is_none() && conn.active_tasks(key, false)?.is_empty() {
-            // Neither resumed nor aborted can be "already done" for a job that is not there.
-            return Err(Failure::new(format!(
-                "{key} has no active instances and has never been updated: no such job? Check \
-                 role, environment and name (aurora.scheduler.job_info lists the jobs)"
-            )));
-        }
         return match (o.state, newest.as_ref().map(status_of)) {
             (State::RolledBack, Some(JobUpdateStatus::ROLLED_BACK)) => Ok(Outcome::unchanged()
                 .msg(format!("{key}: its newest update already ROLLED_BACK"))
@@ -224,6 +217,13 @@ fn control(
                 "{key} has no update in flight to roll back; to go back to an earlier \
                  configuration after an update finished, use state=reverted"
             ))),
+            // Resumed or aborted: already so, unless there is no such job.
+            _ if newest.is_none() && conn.active_tasks(key, false)?.is_empty() => {
+                Err(Failure::new(format!(
+                    "{key} has no active instances and has never been updated: no such job? \
+                     Check role, environment and name (aurora.scheduler.job_info lists the jobs)"
+                )))
+            }
             _ => Ok(Outcome::unchanged().msg(format!("{key} has no update in flight"))),
         };
     };
