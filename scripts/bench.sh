@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: prints the figures design.md sets targets for: the codec and the simulator
 # (benches/figures.rs), then the modules (scripts/bench_modules.py) and job_info over a large cluster
-# (scripts/bench_job_info.py). Figures, not tests.
+# (scripts/bench_job_info.py), and aurora-sim's memory under a body made to expand
+# (scripts/bench_sim_amplification.py). Figures, not tests.
 # Arguments name figure groups of benches/figures.rs (codec, sim); with any, the modules are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +11,5 @@ cargo bench --locked --bench figures -- "$@"
 if [ $# -eq 0 ]; then
   .venv/bin/python3 scripts/bench_modules.py
   .venv/bin/python3 scripts/bench_job_info.py
+  .venv/bin/python3 scripts/bench_sim_amplification.py
 fi

@@ -563,7 +563,9 @@ impl<'a, 'e> Checker<'a, 'e> {
             Kind::Bool => self.convert(value, path, element, "bool", convert::to_bool),
             Kind::Int => {
                 let converted = self.convert(value, path, element, "int", convert::to_int);
-                self.check_range(&converted, node, path);
+                if !self.check_integer_type(&converted, node, path) {
+                    self.check_range(&converted, node, path);
+                }
                 converted
             }
             Kind::Float => {
@@ -633,6 +635,35 @@ impl<'a, 'e> Checker<'a, 'e> {
             type_name(value),
             path.parents_suffix()
         ));
+    }
+
+    /// Refuses an integer its option's Rust type cannot hold (`i32`, `u64`...), in the words of
+    /// `check_range`; true when it did.
+    fn check_integer_type(&mut self, value: &Value, node: &Node<'a>, path: &OptionPath) -> bool {
+        let Some((min, max)) = node.integer_range() else {
+            return false;
+        };
+        let Value::Number(n) = value else {
+            return false;
+        };
+        let Some(x) = n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+        else {
+            return false;
+        };
+        let (bound, word) = match () {
+            () if x < min => (min, "at least"),
+            () if x > max => (max, "at most"),
+            () => return false,
+        };
+        self.errors.push(format!(
+            "value of {} must be {word} {bound}, got: {x}{}",
+            path.name(),
+            path.parents_suffix()
+        ));
+        true
     }
 
     fn check_range(&mut self, value: &Value, node: &Node<'a>, path: &OptionPath) {

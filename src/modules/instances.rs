@@ -16,6 +16,7 @@ use crate::api::types::{
     JobUpdateSummary, Metadata, ScheduledTask, TaskConfig,
 };
 use crate::spec::update::{settings as update_settings, UpdateOptions};
+use crate::spec::MaxTasksPerJob;
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::job_key::JobKeyOptions;
@@ -46,6 +47,8 @@ pub struct Options {
     /// M(aurora.scheduler.job) with C(state=absent).
     #[schemars(range(min = 1))]
     pub count: i32,
+
+    pub max_tasks_per_job: Option<MaxTasksPerJob>,
 
     /// Whether to wait until the scaling update has rolled forward: new instances RUNNING (and
     /// healthy for the update's C(watch_secs)), removed ones gone.
@@ -113,6 +116,12 @@ impl Module for Instances {
 
     fn run(options: Options, ctx: &mut Context) -> Result<Outcome, Failure> {
         let started = Instant::now();
+        // Before anything is asked or allocated for the count.
+        options
+            .max_tasks_per_job
+            .unwrap_or_default()
+            .check("count", options.count.into())
+            .map_err(|e| Failure::new(e.to_string()))?;
         let key = options.job.key()?;
         let conn = options.connection.connect()?;
         let deadline = Deadline::after_secs(options.wait_timeout);

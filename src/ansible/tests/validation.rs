@@ -438,3 +438,54 @@ fn a_flattened_enum_with_an_internal_tag_picks_the_variant_by_its_tag() {
         Some("missing required arguments: kind")
     );
 }
+
+#[test]
+fn a_number_beyond_its_rust_integer_type_is_refused_naming_the_option() {
+    // Issue 18: these reached serde, whose message named no option.
+    assert_eq!(
+        only_error(with(
+            json!({"tier": "preferred", "priority": 3_000_000_000u64})
+        )),
+        "value of priority must be at most 2147483647, got: 3000000000"
+    );
+    assert_eq!(
+        only_error(with(
+            json!({"tier": "preferred", "priority": "-2147483649"})
+        )),
+        "value of priority must be at least -2147483648, got: -2147483649"
+    );
+    assert_eq!(
+        only_error(with(json!({"instances": 5e9}))),
+        "value of instances must be at most 4294967295, got: 5000000000"
+    );
+    assert!(errors(with(
+        json!({"tier": "preferred", "priority": 2_147_483_647})
+    ))
+    .is_empty());
+}
+
+#[test]
+fn a_number_beyond_its_type_inside_a_list_is_named_with_its_path() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"task": {"type": "object", "properties": {
+            "processes": {"type": "array", "items": {"type": "object", "properties": {
+                "max_failures": {"type": "integer", "format": "int32"}
+            }}}
+        }}}
+    });
+    let params = json!({"task": {"processes": [{"max_failures": 1}, {"max_failures": 1e10}]}});
+    let validation = validate_options(
+        &schema,
+        params.as_object().unwrap(),
+        "aurora.scheduler.deploy",
+        &env_of(&[]),
+    );
+    assert_eq!(
+        validation.errors,
+        [
+            "value of max_failures must be at most 2147483647, got: 10000000000 found in task -> \
+          processes[1]"
+        ]
+    );
+}
