@@ -13,7 +13,7 @@ RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 # The module executable is built with Cargo's `module` profile (small: Ansible copies it per task).
 MODULE_BUILD := $(or $(CARGO_TARGET_DIR),target)/module
 
-.PHONY: help build venv test check-collection test-rust test-integration soak demo bench collection fmt lint clean
+.PHONY: help build venv test check-collection test-rust test-integration soak fuzz demo bench collection fmt lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -47,14 +47,20 @@ check-collection: ## every module is in the action group, so module_defaults rea
 test-rust: ## Rust tests; stale insta snapshots fail
 	INSTA_UPDATE=no cargo test --release --locked
 
-test-integration: build venv ## ansible-playbook tests against aurora-sim
+test-integration: build venv ## ansible-playbook tests against aurora-sim (TARGETS="a b" for some)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/integration/run.sh
 
 soak: build venv ## the fault-injection target for longer: FAULT_ROUNDS rounds (default 30), FAULT_SEED
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" FAULT_ROUNDS=$${FAULT_ROUNDS:-30} FAULT_SEED=$${FAULT_SEED:-$$RANDOM} \
 	  bash tests/integration/targets/faults/run.sh
 
-demo: build venv ## start aurora-sim and run playbooks/demo.yml against it (two services, one batch job)
+# The fuzz targets of tests/fuzz.rs (both Thrift decoders, the module arguments parser) run in
+# `make test` with fixed seeds and counts; this runs them FUZZ_CASES times longer.
+FUZZ_CASES ?= 50
+fuzz: ## fuzz the Thrift decoders and the module arguments parser longer than make test does
+	FUZZ_CASES=$(FUZZ_CASES) cargo test --release --locked --test fuzz -- --nocapture --test-threads 2
+
+demo: build venv ## start aurora-sim and run playbooks/demo.yml against it (the platform profile, a service, a cron job, a batch framework)
 	scripts/demo.sh
 
 bench: build venv ## print the figures design.md sets targets for

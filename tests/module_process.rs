@@ -61,7 +61,7 @@ fn main() -> ExitCode {
 type Case = (&'static str, fn() -> Result<(), String>);
 
 fn run_cases() -> ExitCode {
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
         (
             "a_successful_run_prints_one_json_object_and_exits_zero",
             successful_run,
@@ -77,6 +77,10 @@ fn run_cases() -> ExitCode {
         (
             "the_aurora_ansible_executable_answers_a_module_call_with_json",
             product_executable,
+        ),
+        (
+            "a_missing_arguments_file_is_a_json_failure_not_the_cli_usage",
+            missing_arguments_file,
         ),
     ];
     let mut failed = 0;
@@ -209,4 +213,33 @@ fn product_executable() -> Result<(), String> {
             ),
         || result.to_string(),
     )
+}
+
+/// Issue 18: a missing arguments file made the executable print the CLI's usage, which Ansible
+/// can only report as "Module result deserialization failed". Both ways ansible-core could name
+/// it count (binary-modules.md §1.2, §1.4): a path, or a run under the name `AnsiballZ_<module>`.
+fn missing_arguments_file() -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let product = Path::new(env!("CARGO_BIN_EXE_aurora-ansible"));
+    let copy = dir.path().join("AnsiballZ_job");
+    std::os::unix::fs::symlink(product, &copy).map_err(|e| e.to_string())?;
+    let missing = dir.path().join("args");
+    for (executable, argument) in [
+        (product, missing.as_os_str()),
+        (copy.as_path(), std::ffi::OsStr::new("args")),
+    ] {
+        let output = Command::new(executable)
+            .arg(argument)
+            .current_dir(dir.path())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let result = one_json_object(&output)?;
+        let msg = result["msg"].as_str().unwrap_or_default();
+        expect(
+            result["failed"] == json!(true)
+                && msg.starts_with("cannot read the module arguments file"),
+            || format!("{} {argument:?}: {result}", executable.display()),
+        )?;
+    }
+    Ok(())
 }

@@ -56,7 +56,7 @@ pub use docs::{
 pub use mask::{remove_values, NO_LOG_PLACEHOLDER};
 pub use module::{AnyModule, Documentation, Module, Support, DEFAULT_AUTHOR};
 pub use outcome::{fqcn, Context, Failure, Outcome, COLLECTION};
-pub use protocol::{module_result, run_module_file, run_module_file_with};
+pub use protocol::{check_module_args, module_result, run_module_file, run_module_file_with};
 pub use validate::{validate_options, EnvLookup, Validation};
 
 #[cfg(test)]

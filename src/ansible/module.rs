@@ -26,6 +26,9 @@ pub trait AnyModule {
     fn documentation(&self) -> Documentation;
     /// Deserialises checked, normalised options and runs the module.
     fn run_params(&self, params: Value, ctx: &mut Context) -> Result<Outcome, Failure>;
+    /// Deserialises checked, normalised options without running anything: the message of
+    /// `run_params`'s failure when they do not deserialise.
+    fn check_params(&self, params: Value) -> Result<(), String>;
 }
 
 impl<M: Module> AnyModule for M {
@@ -42,27 +45,178 @@ impl<M: Module> AnyModule for M {
     }
 
     fn run_params(&self, params: Value, ctx: &mut Context) -> Result<Outcome, Failure> {
-        let options: M::Options = serde_path_to_error::deserialize(params)
-            .map_err(|e| Failure::new(describe_option_error(&e)))?;
+        let options = parse_options::<M::Options>(params).map_err(Failure::new)?;
         M::run(options, ctx)
+    }
+
+    fn check_params(&self, params: Value) -> Result<(), String> {
+        parse_options::<M::Options>(params).map(drop)
     }
 }
 
-/// What serde still refuses after the schema checks (a size with an unknown unit, a
-/// cross-field rule in a custom Deserialize), naming the option like the other errors do.
-fn describe_option_error(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+/// Deserialises checked options. What serde still refuses after the schema checks (a size with
+/// an unknown unit, a cross-field rule in a custom Deserialize) is reported naming the option,
+/// like the other errors.
+pub(crate) fn parse_options<T: DeserializeOwned>(params: Value) -> Result<T, String> {
+    let error = match serde_path_to_error::deserialize::<_, T>(&params) {
+        Ok(options) => return Ok(options),
+        Err(error) => error,
+    };
+    let path: Vec<PathPart> = error
+        .path()
+        .iter()
+        .filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {
+                None
+            }
+        })
+        .collect();
+    let inner = error.inner().to_string();
+    // serde does not track the path through `#[serde(flatten)]`, which every module uses for
+    // its connection options: the path ends where a flattened struct starts. The rest is found
+    // by taking values away.
+    let path = locate_failure::<T>(&params, &inner, path);
+    Err(describe_option_error(&path, &inner))
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+/// Most deserialisations `locate_failure` tries; options are small, this only stops a huge list.
+const MAX_LOCATE_ATTEMPTS: usize = 256;
+
+/// The path of the value that makes deserialising `params` fail with `error`, from `known` (a
+/// path serde gave) down. At each level each entry is taken away in turn: serde stops at the
+/// first bad value, so taking an innocent entry away leaves that error as it was, or, for a
+/// required entry, turns it into "missing field" for that very entry (a struct with a flattened
+/// part checks its own fields before reading the flattened ones). The culprit is the entry whose
+/// removal does something else; when that does not single one out, the entry whose value the
+/// message quotes. The descent stops where nothing tells.
+fn locate_failure<T: DeserializeOwned>(
+    params: &Value,
+    error: &str,
+    known: Vec<PathPart>,
+) -> Vec<PathPart> {
+    let mut attempts = 0;
+    let mut path = known;
+    loop {
+        let Some(here) = value_at(params, &path) else {
+            return path;
+        };
+        let children: Vec<(PathPart, &Value)> = match here {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| (PathPart::Key(k.clone()), v))
+                .collect(),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (PathPart::Index(i), v))
+                .collect(),
+            _ => return path,
+        };
+        let mut changed = Vec::new();
+        let mut required = Vec::new();
+        for (child, value) in children {
+            attempts += 1;
+            if attempts > MAX_LOCATE_ATTEMPTS {
+                return path;
+            }
+            let mut candidate = params.clone();
+            remove_at(&mut candidate, &path, &child);
+            let after = match serde_json::from_value::<T>(candidate) {
+                Ok(_) => None,
+                Err(e) => Some(e.to_string()),
+            };
+            match (&after, &child) {
+                (Some(after), _) if after == error => {}
+                (Some(after), PathPart::Key(key)) if *after == format!("missing field `{key}`") => {
+                    required.push((child, value))
+                }
+                _ => changed.push((child, value)),
+            }
+        }
+        let suspects = if changed.is_empty() {
+            required
+        } else {
+            changed
+        };
+        let culprit = match suspects.as_slice() {
+            [(only, _)] => Some(only.clone()),
+            _ => {
+                let quoted: Vec<&PathPart> = suspects
+                    .iter()
+                    .filter(|(_, value)| quotes(error, value))
+                    .map(|(child, _)| child)
+                    .collect();
+                match quoted.as_slice() {
+                    [only] => Some((*only).clone()),
+                    _ => None,
+                }
+            }
+        };
+        match culprit {
+            Some(child) => path.push(child),
+            None => return path,
+        }
+    }
+}
+
+/// Whether an error message quotes this scalar value (serde quotes strings in Debug form,
+/// numbers as written).
+fn quotes(error: &str, value: &Value) -> bool {
+    match value {
+        Value::String(text) => {
+            error.contains(&format!("{text:?}")) || error.contains(&format!("`{text}`"))
+        }
+        Value::Number(n) => error.contains(&n.to_string()),
+        _ => false,
+    }
+}
+
+fn value_at<'v>(value: &'v Value, path: &[PathPart]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |v, part| match part {
+        PathPart::Key(key) => v.get(key),
+        PathPart::Index(i) => v.get(i),
+    })
+}
+
+fn remove_at(value: &mut Value, parent: &[PathPart], child: &PathPart) {
+    let mut here = Some(value);
+    for part in parent {
+        here = here.and_then(|v| match part {
+            PathPart::Key(key) => v.get_mut(key),
+            PathPart::Index(i) => v.get_mut(i),
+        });
+    }
+    match (here, child) {
+        (Some(Value::Object(map)), PathPart::Key(key)) => {
+            map.remove(key);
+        }
+        (Some(Value::Array(items)), PathPart::Index(i)) if *i < items.len() => {
+            items.remove(*i);
+        }
+        _ => {}
+    }
+}
+
+/// `value of NAME is invalid: WHY found in PARENT -> ...`, as the schema checks word it.
+fn describe_option_error(path: &[PathPart], inner: &str) -> String {
     let mut names: Vec<String> = Vec::new();
-    for segment in error.path().iter() {
-        match segment {
-            serde_path_to_error::Segment::Map { key } => names.push(key.clone()),
-            serde_path_to_error::Segment::Seq { index } => match names.last_mut() {
+    for part in path {
+        match part {
+            PathPart::Key(key) => names.push(key.clone()),
+            PathPart::Index(index) => match names.last_mut() {
                 Some(last) => last.push_str(&format!("[{index}]")),
                 None => names.push(format!("[{index}]")),
             },
-            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
         }
     }
-    let inner = error.inner();
     match names.split_last() {
         None => format!("invalid options: {inner}"),
         Some((name, [])) => format!("value of {name} is invalid: {inner}"),

@@ -174,6 +174,31 @@ impl Run {
     }
 }
 
+/// Checks the text of an arguments file as a run does (JSON, module name, options), without
+/// running the module: `Ok` with the module's name, or the failure message a run would give.
+pub fn check_module_args(
+    modules: &[&dyn AnyModule],
+    text: &str,
+    env: EnvLookup,
+) -> Result<&'static str, String> {
+    let request = parse_request(text, Path::new("(given)"))?;
+    let invoked_as = request.module_name.clone().unwrap_or_else(executable_name);
+    let short_name = invoked_as.rsplit('.').next().unwrap_or_default();
+    let Some(module) = modules.iter().find(|m| m.name() == short_name) else {
+        return Err(unknown_module(&invoked_as, modules));
+    };
+    let validation = validate_options(&module.schema(), &request.params, &fqcn(module.name()), env);
+    let mut problems = validation.errors.clone();
+    if !request.ignore_unknown_opts {
+        problems.splice(0..0, validation.unsupported.iter().cloned());
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    module.check_params(Value::Object(validation.params))?;
+    Ok(module.name())
+}
+
 fn read_request(path: &Path) -> Result<Request, String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
@@ -181,7 +206,11 @@ fn read_request(path: &Path) -> Result<Request, String> {
             path.display()
         )
     })?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
+    parse_request(&text, path)
+}
+
+fn parse_request(text: &str, path: &Path) -> Result<Request, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
         format!(
             "the module arguments file {} is not JSON ({e}); aurora-ansible modules expect the JSON \
              object ansible-core writes for binary modules",

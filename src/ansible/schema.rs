@@ -363,6 +363,30 @@ fn simple_kind<'a>(
 }
 
 impl<'a> Node<'a> {
+    /// The values an integer option's Rust type holds, from the `format` schemars writes for it
+    /// (`int32` for an `i32`...), so that a number out of range is refused with the option's name
+    /// rather than by serde after the checks.
+    pub fn integer_range(&self) -> Option<(i128, i128)> {
+        let bits = |signed: bool, bits: u32| {
+            if signed {
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+            } else {
+                (0, (1i128 << bits) - 1)
+            }
+        };
+        Some(match self.format? {
+            "int8" => bits(true, 8),
+            "int16" => bits(true, 16),
+            "int32" => bits(true, 32),
+            "int64" | "int" => bits(true, 64),
+            "uint8" => bits(false, 8),
+            "uint16" => bits(false, 16),
+            "uint32" => bits(false, 32),
+            "uint64" | "uint" => bits(false, 64),
+            _ => return None,
+        })
+    }
+
     pub fn new(kind: Kind<'a>) -> Self {
         Node {
             kind,

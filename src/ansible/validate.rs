@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::convert::{self, type_name, Reason};
+use super::mask;
 use super::schema::{Additional, Choice, Kind, Node, ObjectShape, SchemaRoot};
 
 /// Reads an environment variable; the real environment in a module run, a map in tests.
@@ -197,19 +198,31 @@ impl<'a, 'e> Checker<'a, 'e> {
             self.reject_unknown(given, shape, path);
         }
 
-        // Given values first, then environment fallbacks: both count for every rule below.
+        // Given values first, then environment fallbacks: both count for every rule below. An
+        // environment variable is only a default, so it never stands in for an option that is
+        // mutually exclusive with one the task gives: `cluster: prod` in a task wins over an
+        // exported AURORA_SCHEDULER_URL instead of clashing with it (or losing to it).
+        let is_given = |name: &str| given.get(name).is_some_and(|v| !v.is_null());
         let mut supplied: BTreeMap<&'a str, (Value, Node<'a>)> = BTreeMap::new();
         for (&name, &schema) in &shape.properties {
             let node = self.root.node(schema);
+            let excluded_by_given = shape.groups.mutually_exclusive.iter().any(|group| {
+                group.iter().any(|n| n == name) && group.iter().any(|n| n != name && is_given(n))
+            });
             let value = given
                 .get(name)
                 .filter(|v| !v.is_null())
                 .cloned()
-                .or_else(|| self.env_value(&node));
+                .or_else(|| {
+                    (!excluded_by_given)
+                        .then(|| self.env_value(&node))
+                        .flatten()
+                });
             if let Some(value) = value {
                 if node.secret {
                     self.add_secret(&value);
                 }
+                self.add_url_password(&value);
                 supplied.insert(name, (value, node));
             }
         }
@@ -503,6 +516,18 @@ impl<'a, 'e> Checker<'a, 'e> {
             .map(Value::String)
     }
 
+    /// A password written into a URL (`https://user:password@host`) is a secret wherever an
+    /// option holds it: the option may be refused because of it, and its value still appears in
+    /// `invocation`.
+    fn add_url_password(&mut self, value: &Value) {
+        match value {
+            Value::String(text) => self.secrets.extend(mask::url_passwords(text)),
+            Value::Array(items) => items.iter().for_each(|v| self.add_url_password(v)),
+            Value::Object(map) => map.values().for_each(|v| self.add_url_password(v)),
+            _ => {}
+        }
+    }
+
     fn add_secret(&mut self, value: &Value) {
         match value {
             Value::String(s) if !s.is_empty() => {
@@ -538,7 +563,9 @@ impl<'a, 'e> Checker<'a, 'e> {
             Kind::Bool => self.convert(value, path, element, "bool", convert::to_bool),
             Kind::Int => {
                 let converted = self.convert(value, path, element, "int", convert::to_int);
-                self.check_range(&converted, node, path);
+                if !self.check_integer_type(&converted, node, path) {
+                    self.check_range(&converted, node, path);
+                }
                 converted
             }
             Kind::Float => {
@@ -608,6 +635,35 @@ impl<'a, 'e> Checker<'a, 'e> {
             type_name(value),
             path.parents_suffix()
         ));
+    }
+
+    /// Refuses an integer its option's Rust type cannot hold (`i32`, `u64`...), in the words of
+    /// `check_range`; true when it did.
+    fn check_integer_type(&mut self, value: &Value, node: &Node<'a>, path: &OptionPath) -> bool {
+        let Some((min, max)) = node.integer_range() else {
+            return false;
+        };
+        let Value::Number(n) = value else {
+            return false;
+        };
+        let Some(x) = n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+        else {
+            return false;
+        };
+        let (bound, word) = match () {
+            () if x < min => (min, "at least"),
+            () if x > max => (max, "at most"),
+            () => return false,
+        };
+        self.errors.push(format!(
+            "value of {} must be {word} {bound}, got: {x}{}",
+            path.name(),
+            path.parents_suffix()
+        ));
+        true
     }
 
     fn check_range(&mut self, value: &Value, node: &Node<'a>, path: &OptionPath) {

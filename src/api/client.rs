@@ -1,6 +1,8 @@
 //! The HTTP client of the scheduler's `/api` endpoint (api-reference §1, client-reference §6.3):
-//! one TBinary call per POST, bounded leader redirects replayed by hand, preemptive basic auth,
-//! TLS through rustls, and retries for reads only, so that a write is sent at most once.
+//! one TBinary call per POST, bounded leader redirects replayed by hand (never from https to
+//! http), preemptive basic auth, TLS through rustls (see `api::tls`), and retries: reads after
+//! any passing failure, writes only when the scheduler certainly did not act on them, so that a
+//! write is applied at most once.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,6 +15,7 @@ use reqwest::{StatusCode, Url};
 
 use crate::api::codec::{decode_reply, encode_call, Encoding, ReplyError};
 use crate::api::methods::Method;
+use crate::api::tls::TlsSettings;
 use crate::api::types::{Response, ResponseCode};
 
 /// `User-Agent` of every request: the scheduler logs it, so it says who called.
@@ -27,7 +30,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Characters of an unexpected HTTP body quoted in an error.
 const BODY_EXCERPT_CHARS: usize = 200;
 
-/// When read-only calls are tried again. Writes are never retried, whatever this says.
+/// How often and how fast a call is tried again when `may_retry` allows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included; 1 means no retry.
@@ -113,7 +116,7 @@ impl ClientConfig {
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientConfig")
-            .field("scheduler_url", &self.scheduler_url)
+            .field("scheduler_url", &shown_url(&self.scheduler_url))
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("validate_certs", &self.validate_certs)
@@ -232,12 +235,18 @@ impl ClientError {
         }
     }
 
-    /// Whether a read-only call may be tried again after this (§1.7).
-    fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            ClientError::Transport { .. } | ClientError::NoLeader { .. }
-        )
+    /// Whether the scheduler certainly did not act on the request: it answered 503 (no leader
+    /// took the call, api-reference §1.5), or no connection was made.
+    pub fn certainly_not_applied(&self) -> bool {
+        match self {
+            ClientError::NoLeader { .. } | ClientError::Config { .. } => true,
+            ClientError::Transport {
+                kind,
+                maybe_applied,
+                ..
+            } => *kind != TransportKind::Tls && !*maybe_applied,
+            _ => false,
+        }
     }
 
     fn set_attempts(&mut self, n: u32) {
@@ -281,8 +290,8 @@ impl fmt::Display for ClientError {
                 if *kind == TransportKind::Tls {
                     write!(
                         f,
-                        "; check the certificate, give its CA with ca_path, or set \
-                         validate_certs to false"
+                        "; check the certificate, give it (if self-signed) or its CA with \
+                         ca_path, or set validate_certs to false"
                     )?;
                 }
                 if *maybe_applied {
@@ -411,21 +420,80 @@ impl Response {
     }
 }
 
+/// Whether the scheduler may be asked again after `outcome` (a response code or an error).
+/// Reads are repeated after anything passing: a transport error other than a certificate
+/// refusal (which does not cure itself), a 503, ERROR_TRANSIENT. A write is repeated only when
+/// the scheduler certainly did not act on it (a 503, or no connection): after a transport error
+/// once the request may have been sent, its fate is unknown and the caller must look before
+/// sending it again (api-reference §1.7).
+pub fn may_retry(read_only: bool, outcome: Result<ResponseCode, &ClientError>) -> bool {
+    match outcome {
+        Ok(code) => read_only && code == ResponseCode::ERROR_TRANSIENT,
+        Err(ClientError::Transport {
+            kind: TransportKind::Tls,
+            ..
+        }) => false,
+        Err(e @ (ClientError::Transport { .. } | ClientError::NoLeader { .. })) => {
+            read_only || e.certainly_not_applied()
+        }
+        Err(_) => false,
+    }
+}
+
+/// What stands for a password in every URL shown.
+const HIDDEN_PASSWORD: &str = "********";
+
+/// A URL as it may be shown: any password replaced by `********`. Text that is not a URL but
+/// holds an `@` (it may hide credentials) is not shown at all.
+pub fn shown_url(text: &str) -> String {
+    match Url::parse(text.trim()) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                // A URL with a password has a host, so this cannot fail.
+                let _ = url.set_password(Some(HIDDEN_PASSWORD));
+            }
+            url.to_string()
+        }
+        Err(_) if text.contains('@') => "(not shown: it holds an '@')".to_string(),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// Refuses credentials written into a URL (`https://user:password@host`). They are not used,
+/// and not silently dropped either: a URL is echoed in results, `invocation`, error messages,
+/// logs, a process list (the CLI's arguments) and proxies' access logs, so masking it would have
+/// to be right in every one of those places, while refusing it here covers the modules, the CLI,
+/// clusters.json entries, redirect targets and the inventory plugin (which runs a module) at
+/// once. The error shows the URL with its password hidden and says where credentials go.
+pub fn refuse_credentials(url: &Url) -> Result<(), String> {
+    if url.username().is_empty() && url.password().is_none() {
+        return Ok(());
+    }
+    Err(format!(
+        "the URL {} carries credentials (user:password@); they are not used from a URL, which \
+         is shown in results, errors and logs: give them with the username and password options \
+         (or AURORA_USERNAME and AURORA_PASSWORD; --username and --password on the command line)",
+        shown_url(url.as_str())
+    ))
+}
+
 /// `<base>/api`, joined as RFC 3986 does (client-reference §6.2 item 4): a base path without a
 /// trailing slash has its last segment replaced.
 pub fn api_endpoint(scheduler_url: &str) -> Result<Url, String> {
+    let shown = shown_url(scheduler_url);
     let base = Url::parse(scheduler_url.trim())
-        .map_err(|e| format!("scheduler URL {scheduler_url:?} is not a valid URL: {e}"))?;
+        .map_err(|e| format!("scheduler URL {shown:?} is not a valid URL: {e}"))?;
     if !matches!(base.scheme(), "http" | "https") {
         return Err(format!(
-            "scheduler URL {scheduler_url:?} must start with http:// or https://"
+            "scheduler URL {shown:?} must start with http:// or https://"
         ));
     }
     if base.host_str().is_none_or(str::is_empty) {
-        return Err(format!("scheduler URL {scheduler_url:?} has no host"));
+        return Err(format!("scheduler URL {shown:?} has no host"));
     }
+    refuse_credentials(&base)?;
     base.join("api")
-        .map_err(|e| format!("cannot join {scheduler_url:?} with \"api\": {e}"))
+        .map_err(|e| format!("cannot join {shown:?} with \"api\": {e}"))
 }
 
 /// reqwest with `rustls-no-provider` needs a process-wide crypto provider before any client is
@@ -436,14 +504,6 @@ fn install_crypto_provider() {
         // An error means another provider is already installed, which serves as well.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-}
-
-/// How HTTPS connections are checked.
-#[derive(Clone)]
-struct TlsSettings {
-    validate_certs: bool,
-    /// From `ca_path`, trusted besides the system's CAs.
-    extra_roots: Vec<reqwest::Certificate>,
 }
 
 /// A reqwest client for TBinary calls; with `tls`, for HTTPS with the system's CAs and those
@@ -463,8 +523,7 @@ fn http_client(timeout: Duration, tls: Option<&TlsSettings>) -> Result<blocking:
     builder = match tls {
         None => builder.tls_certs_only(Vec::new()),
         Some(tls) if !tls.validate_certs => builder.tls_danger_accept_invalid_certs(true),
-        Some(tls) if tls.extra_roots.is_empty() => builder,
-        Some(tls) => builder.tls_certs_merge(tls.extra_roots.clone()),
+        Some(tls) => builder.tls_backend_preconfigured(tls.client_config()?),
     };
     builder.build().map_err(|e| error_chain(&e))
 }
@@ -499,33 +558,13 @@ impl fmt::Debug for Client {
 impl Client {
     pub fn new(config: &ClientConfig) -> Result<Client, ClientError> {
         let config_error = |message: String| ClientError::Config {
-            url: config.scheduler_url.clone(),
+            url: shown_url(&config.scheduler_url),
             message,
         };
         let endpoint = api_endpoint(&config.scheduler_url).map_err(config_error)?;
         install_crypto_provider();
-
-        let mut tls = TlsSettings {
-            validate_certs: config.validate_certs,
-            extra_roots: Vec::new(),
-        };
-        if let Some(path) = &config.ca_path {
-            let pem = std::fs::read(path).map_err(|e| {
-                config_error(format!("cannot read ca_path {}: {e}", path.display()))
-            })?;
-            tls.extra_roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                config_error(format!(
-                    "ca_path {} holds no usable PEM certificate: {e}",
-                    path.display()
-                ))
-            })?;
-            if tls.extra_roots.is_empty() {
-                return Err(config_error(format!(
-                    "ca_path {} holds no PEM certificate",
-                    path.display()
-                )));
-            }
-        }
+        let tls = TlsSettings::load(config.validate_certs, config.ca_path.as_deref())
+            .map_err(config_error)?;
         let plain = http_client(config.timeout, None).map_err(config_error)?;
         let secure = OnceLock::new();
         if endpoint.scheme() == "https" {
@@ -556,8 +595,8 @@ impl Client {
     }
 
     /// Calls `M` and returns the scheduler's Response whatever its response code; see `call_ok`.
-    /// A read-only method is retried on transport errors, HTTP 503 and ERROR_TRANSIENT; a write
-    /// is sent at most once.
+    /// Retried as `may_retry` says: a read after any passing failure, a write only when it was
+    /// certainly not applied.
     pub fn call<M: Method>(&self, args: &M) -> Result<Response, ClientError> {
         let body = encode_call(Encoding::Binary, 0, args).map_err(|e| ClientError::Malformed {
             method: M::NAME,
@@ -595,9 +634,8 @@ impl Client {
         )
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up; only
-    /// read-only requests are tried again, on transport errors, HTTP 503 and, as `code` tells,
-    /// ERROR_TRANSIENT.
+    /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up; whether
+    /// an outcome is worth another attempt is `may_retry`'s call (`code` tells the response code).
     fn with_retries<T>(
         &self,
         read_only: bool,
@@ -609,11 +647,7 @@ impl Client {
         loop {
             attempts += 1;
             let mut outcome = attempt();
-            let retry = read_only
-                && match &outcome {
-                    Ok(reply) => code(reply) == ResponseCode::ERROR_TRANSIENT,
-                    Err(e) => e.is_retryable(),
-                };
+            let retry = may_retry(read_only, outcome.as_ref().map(&code));
             let delay = if retry {
                 self.retry.next_delay(attempts, started.elapsed())
             } else {
@@ -710,7 +744,9 @@ impl Client {
 
     /// Sends the request `build` makes for `url`, following up to `MAX_REDIRECTS` leader
     /// redirects (the request is rebuilt for each URL), and returns the URL that answered HTTP
-    /// 200 with its reply; any other status is an error.
+    /// 200 with its reply; any other status is an error. A redirect from https to plain http is
+    /// refused before anything is sent there: the credentials and the call would travel in
+    /// clear, readable and replayable by anyone on the path.
     fn send_following_redirects(
         &self,
         method: &'static str,
@@ -751,12 +787,35 @@ impl Client {
                         .and_then(|l| url.join(l).ok())
                         .filter(|u| matches!(u.scheme(), "http" | "https"));
                     let Some(next) = next else {
+                        let shown = location.to_str().map(shown_url).unwrap_or_default();
                         return Err(redirect_error(
-                            format!("{url} redirected to the unusable Location {location:?}"),
+                            format!("{url} redirected to the unusable Location {shown:?}"),
                             chain,
                         ));
                     };
-                    chain.push(next.to_string());
+                    chain.push(shown_url(next.as_str()));
+                    if url.scheme() == "https" && next.scheme() == "http" {
+                        return Err(redirect_error(
+                            format!(
+                                "{url} redirected to plain http, and following it would send the \
+                                 call{} unencrypted; refused. Point scheduler_url at the https \
+                                 address of the leading scheduler, or make the TLS proxy in \
+                                 front of the schedulers redirect to https",
+                                if self.auth.is_some() {
+                                    " and the credentials"
+                                } else {
+                                    ""
+                                }
+                            ),
+                            chain,
+                        ));
+                    }
+                    if let Err(reason) = refuse_credentials(&next) {
+                        return Err(redirect_error(
+                            format!("{url} redirected to a URL with credentials: {reason}"),
+                            chain,
+                        ));
+                    }
                     if chain.len() > MAX_REDIRECTS + 1 {
                         return Err(redirect_error(
                             format!("more than {MAX_REDIRECTS} redirects"),
@@ -899,5 +958,7 @@ fn transport_error(
     }
 }
 
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;

@@ -37,7 +37,20 @@ impl Cluster {
             });
         }
         match &self.scheduler_uri {
-            Some(uri) if !uri.trim().is_empty() => Ok(uri.trim().to_string()),
+            Some(uri) if !uri.trim().is_empty() => {
+                // The same rule as for scheduler_url (client::refuse_credentials), said with the
+                // entry's name and file.
+                if let Ok(url) = reqwest::Url::parse(uri.trim()) {
+                    if let Err(reason) = crate::api::client::refuse_credentials(&url) {
+                        return Err(ClusterError::Credentials {
+                            name: self.name.clone(),
+                            source: self.source.clone(),
+                            reason,
+                        });
+                    }
+                }
+                Ok(uri.trim().to_string())
+            }
             _ => Err(ClusterError::NoScheduler {
                 name: self.name.clone(),
                 source: self.source.clone(),
@@ -68,6 +81,12 @@ pub enum ClusterError {
     },
     /// The entry has neither `zk` nor `scheduler_uri`.
     NoScheduler { name: String, source: PathBuf },
+    /// The entry's `scheduler_uri` carries credentials.
+    Credentials {
+        name: String,
+        source: PathBuf,
+        reason: String,
+    },
 }
 
 fn paths_list(paths: &[PathBuf]) -> String {
@@ -118,6 +137,15 @@ impl fmt::Display for ClusterError {
                 "cluster {name:?} (from {}) is found through ZooKeeper ({zk}), and ZooKeeper \
                  discovery is not supported yet; set scheduler_uri for it in clusters.json, or \
                  give scheduler_url instead of cluster",
+                source.display()
+            ),
+            ClusterError::Credentials {
+                name,
+                source,
+                reason,
+            } => write!(
+                f,
+                "cluster {name:?} (from {}): its scheduler_uri is refused: {reason}",
                 source.display()
             ),
             ClusterError::NoScheduler { name, source } => write!(
@@ -407,6 +435,24 @@ mod tests {
         let clusters = Clusters::load(&[path]).unwrap();
         let msg = clusters.scheduler_url("bare").unwrap_err().to_string();
         assert!(msg.contains("neither scheduler_uri nor zk"), "{msg}");
+    }
+
+    #[test]
+    fn a_scheduler_uri_with_credentials_is_refused_naming_the_entry_but_not_the_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            r#"[{"name": "prod", "scheduler_uri": "https://ops:hunter2@aurora.example:443/"}]"#,
+        );
+        let clusters = Clusters::load(std::slice::from_ref(&path)).unwrap();
+        let e = clusters.scheduler_url("prod").unwrap_err();
+        assert!(matches!(e, ClusterError::Credentials { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains("\"prod\""), "{msg}");
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        assert!(msg.contains("https://ops:********@aurora.example"), "{msg}");
+        assert!(msg.contains("username and password options"), "{msg}");
+        assert!(!msg.contains("hunter2"), "{msg}");
     }
 
     #[test]

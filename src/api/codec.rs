@@ -29,6 +29,21 @@ impl Encoding {
     }
 }
 
+/// What one call may decode to (`wire::with_decode_budget`): twice the simulator's largest body,
+/// far above any real call (the largest, a createJob, is mostly its executor document's text),
+/// and small enough that a body of empty structs cannot take the server's memory.
+pub const CALL_DECODE_BUDGET: usize = 32 * 1024 * 1024;
+/// The least a reply may decode to; larger replies get `REPLY_EXPANSION` times their length. A
+/// real reply decodes to about as many bytes as it has (tasks are mostly strings), while 50,000
+/// tasks with their configurations stay well within it.
+pub const REPLY_DECODE_BUDGET: usize = 256 * 1024 * 1024;
+/// How many times its own length a large reply may expand to when decoded.
+const REPLY_EXPANSION: usize = 16;
+
+fn reply_budget(body: &[u8]) -> usize {
+    REPLY_DECODE_BUDGET.max(body.len().saturating_mul(REPLY_EXPANSION))
+}
+
 /// Limits for decoding an untrusted body: nothing declared inside it can be longer than the body
 /// itself, so a huge declared length fails before anything is allocated for it.
 fn limits_for(body: &[u8]) -> TConfiguration {
@@ -40,6 +55,21 @@ fn limits_for(body: &[u8]) -> TConfiguration {
         .max_frame_size(Some(len))
         .build()
         .expect("limits derived from a body length are valid")
+}
+
+/// A decoding error with its detail: the `thrift` crate's `Display` gives only the kind of a
+/// protocol or transport error ("bad data"), not what was wrong.
+pub fn describe(error: &thrift::Error) -> String {
+    let (kind, detail) = match error {
+        thrift::Error::Protocol(e) => (error.to_string(), e.message.as_str()),
+        thrift::Error::Transport(e) => (error.to_string(), e.message.as_str()),
+        _ => return error.to_string(),
+    };
+    if detail.is_empty() || detail == kind {
+        kind
+    } else {
+        format!("{kind}: {detail}")
+    }
 }
 
 fn input<'a>(encoding: Encoding, body: &'a [u8]) -> Box<dyn TInputProtocol + 'a> {
@@ -96,9 +126,19 @@ impl std::fmt::Display for ReplyError {
     }
 }
 
-/// Decodes the reply to a call of `method`.
+/// Decodes the reply to a call of `method`, within `reply_budget`.
 pub fn decode_reply(encoding: Encoding, method: &str, body: &[u8]) -> Result<Response, ReplyError> {
-    let malformed = |e: thrift::Error| ReplyError::Malformed(e.to_string());
+    wire::with_decode_budget(reply_budget(body), || {
+        decode_reply_unbudgeted(encoding, method, body)
+    })
+}
+
+fn decode_reply_unbudgeted(
+    encoding: Encoding,
+    method: &str,
+    body: &[u8],
+) -> Result<Response, ReplyError> {
+    let malformed = |e: thrift::Error| ReplyError::Malformed(describe(&e));
     let mut i = input(encoding, body);
     let header = i.read_message_begin().map_err(malformed)?;
     match header.message_type {
@@ -142,8 +182,23 @@ pub enum Incoming {
     },
 }
 
-/// Decodes a call. `Err` means the message header itself is unreadable (HTTP 500, §1.3).
+/// Decodes a call within `CALL_DECODE_BUDGET`. `Err` means the message header itself is
+/// unreadable (HTTP 500, §1.3).
 pub fn decode_call(encoding: Encoding, body: &[u8]) -> Result<Incoming, thrift::Error> {
+    decode_call_within(encoding, body, CALL_DECODE_BUDGET)
+}
+
+/// `decode_call` allowing the call to decode to at most `budget` bytes of values; past it the
+/// call is refused with a protocol error, as any malformed call is.
+pub fn decode_call_within(
+    encoding: Encoding,
+    body: &[u8],
+    budget: usize,
+) -> Result<Incoming, thrift::Error> {
+    wire::with_decode_budget(budget, || decode_call_unbudgeted(encoding, body))
+}
+
+fn decode_call_unbudgeted(encoding: Encoding, body: &[u8]) -> Result<Incoming, thrift::Error> {
     let mut i = input(encoding, body);
     let header = i.read_message_begin()?;
     if header.message_type != TMessageType::Call && header.message_type != TMessageType::OneWay {
@@ -172,7 +227,7 @@ pub fn decode_call(encoding: Encoding, body: &[u8]) -> Result<Incoming, thrift::
             call: Box::new(call),
         },
         Err(e) => {
-            let error = ApplicationError::new(ApplicationErrorKind::ProtocolError, e.to_string());
+            let error = ApplicationError::new(ApplicationErrorKind::ProtocolError, describe(&e));
             Incoming::Refused { header, error }
         }
     })
@@ -290,6 +345,45 @@ mod tests {
                 assert_eq!(error.kind, ApplicationErrorKind::UnknownMethod)
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// A getTasksStatus whose query holds `n` empty job keys in TBinary: one byte each on the
+    /// wire, tens of bytes each once decoded (the simulator's memory amplification, issue 18).
+    pub(crate) fn empty_job_keys_query(n: usize) -> Vec<u8> {
+        let name = b"getTasksStatus";
+        let mut body = vec![0x80, 0x01, 0x00, 0x01];
+        body.extend_from_slice(&(name.len() as i32).to_be_bytes());
+        body.extend_from_slice(name);
+        body.extend_from_slice(&1i32.to_be_bytes());
+        body.extend_from_slice(&[0x0c, 0x00, 0x01]); // field 1, the query: a struct
+        body.extend_from_slice(&[0x0e, 0x00, 0x0b, 0x0c]); // field 11, jobKeys: set<struct>
+        body.extend_from_slice(&(n as i32).to_be_bytes());
+        body.resize(body.len() + n, 0x00); // n empty structs
+        body.extend_from_slice(&[0x00, 0x00]); // end of the query, end of the arguments
+        body
+    }
+
+    #[test]
+    fn a_call_of_empty_structs_is_refused_past_the_decode_budget() {
+        let small = empty_job_keys_query(1000);
+        match decode_call(Encoding::Binary, &small).unwrap() {
+            Incoming::Call { call, .. } => match *call {
+                Call::GetTasksStatus(args) => {
+                    assert_eq!(args.query.unwrap().job_keys.unwrap().len(), 1000)
+                }
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+        let body = empty_job_keys_query(1_000_000);
+        match decode_call_within(Encoding::Binary, &body, 8 * 1024 * 1024).unwrap() {
+            Incoming::Refused { header, error } => {
+                assert_eq!(header.name, "getTasksStatus");
+                assert_eq!(error.kind, ApplicationErrorKind::ProtocolError);
+                assert!(error.message.contains("more values"), "{}", error.message);
+            }
+            other => panic!("a million empty job keys decoded: {other:?}"),
         }
     }
 

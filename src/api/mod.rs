@@ -10,6 +10,7 @@ pub mod methods;
 #[cfg(test)]
 pub(crate) mod test_server;
 pub mod tjson;
+pub(crate) mod tls;
 pub mod types;
 #[macro_use]
 pub mod wire;

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -118,6 +118,8 @@ type Handler = dyn Fn(usize, &Request, &str) -> Reply + Send + Sync;
 
 struct Shared {
     requests: Mutex<Vec<Request>>,
+    /// TCP connections accepted, TLS handshakes that failed included.
+    connections: AtomicUsize,
     stop: AtomicBool,
     handler: Box<Handler>,
     base: String,
@@ -144,6 +146,15 @@ impl TestServer {
         Self::start_with(Some(tls_server_config()), handler)
     }
 
+    /// An HTTPS server presenting `chain` (the server's certificate first) with `key`.
+    pub(crate) fn start_tls_with(
+        chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+        handler: impl Fn(usize, &Request, &str) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_with(Some(server_config(chain, key)), handler)
+    }
+
     fn start_with(
         tls: Option<Arc<rustls::ServerConfig>>,
         handler: impl Fn(usize, &Request, &str) -> Reply + Send + Sync + 'static,
@@ -153,6 +164,7 @@ impl TestServer {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
+            connections: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             handler: Box::new(handler),
             base: format!("{scheme}://{addr}"),
@@ -165,6 +177,7 @@ impl TestServer {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                accept_shared.connections.fetch_add(1, Ordering::SeqCst);
                 let shared = accept_shared.clone();
                 let tls = tls.clone();
                 workers.push(std::thread::spawn(move || {
@@ -197,6 +210,11 @@ impl TestServer {
 
     pub(crate) fn requests(&self) -> Vec<Request> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Connections accepted so far, whether or not a request came through.
+    pub(crate) fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
     }
 }
 
@@ -286,13 +304,20 @@ fn tls_server_config() -> Arc<rustls::ServerConfig> {
         "/tests/fixtures/tls/server.key"
     )))
     .unwrap();
+    server_config(vec![cert], key)
+}
+
+fn server_config(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> Arc<rustls::ServerConfig> {
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
     .with_no_client_auth()
-    .with_single_cert(vec![cert], key)
+    .with_single_cert(chain, key)
     .unwrap();
     Arc::new(config)
 }

@@ -15,6 +15,63 @@ use thrift::protocol::{
 
 /// Largest capacity reserved up front for a decoded container: the declared count is untrusted.
 const MAX_PREALLOCATED: usize = 1024;
+/// What a `BTreeMap` entry costs beyond its key and value (node headers and spare slots).
+const MAP_ENTRY_OVERHEAD: usize = 16;
+
+thread_local! {
+    /// Bytes the decode running on this thread may still allocate for decoded values, or `None`
+    /// outside `with_decode_budget` (values built by this program, not read from a peer).
+    ///
+    /// A thread-local rather than a field of the input protocol: `Wire::read` takes the `thrift`
+    /// crate's `dyn TInputProtocol`, which cannot carry a budget, and a decode never leaves its
+    /// thread (it is synchronous).
+    static DECODE_BUDGET: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `decode` allowing it at most `bytes` of decoded values: list, set and map slots (what
+/// their element types take in memory) and string contents. The body's length already bounds
+/// every declared length; this bounds what those bytes expand into (an empty struct is one byte
+/// of TBinary but tens of bytes in memory), so that no body can make its reader allocate more
+/// than `bytes` plus the body. Past the budget the decode fails with a `SizeLimit` error.
+pub fn with_decode_budget<T>(bytes: usize, decode: impl FnOnce() -> T) -> T {
+    /// Puts the outer budget back, even when `decode` unwinds.
+    struct Restore(Option<usize>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DECODE_BUDGET.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(DECODE_BUDGET.with(|b| b.replace(Some(bytes))));
+    decode()
+}
+
+/// Takes `bytes` from the running decode's budget.
+fn charge(bytes: usize) -> thrift::Result<()> {
+    DECODE_BUDGET.with(|budget| match budget.get() {
+        None => Ok(()),
+        Some(left) if bytes <= left => {
+            budget.set(Some(left - bytes));
+            Ok(())
+        }
+        Some(_) => {
+            budget.set(Some(0));
+            Err(thrift::Error::Protocol(thrift::ProtocolError::new(
+                thrift::ProtocolErrorKind::SizeLimit,
+                "the message decodes to more values than one message may hold",
+            )))
+        }
+    })
+}
+
+/// Charges the growth of `items` before one more element is pushed: a `Vec` doubles its
+/// capacity when full, so the charge is what the reallocation will add.
+fn charge_growth<T>(items: &Vec<T>) -> thrift::Result<()> {
+    if items.len() < items.capacity() {
+        return Ok(());
+    }
+    let added = items.capacity().max(4);
+    charge(added.saturating_mul(std::mem::size_of::<T>().max(1)))
+}
 
 /// A value that can be a Thrift field, list element or map key/value.
 pub trait Wire: Sized {
@@ -92,7 +149,9 @@ impl Wire for String {
         o.write_string(self)
     }
     fn read(i: &mut dyn TInputProtocol) -> thrift::Result<Self> {
-        i.read_string()
+        let text = i.read_string()?;
+        charge(text.len())?;
+        Ok(text)
     }
 }
 
@@ -142,8 +201,11 @@ impl<T: Wire> Wire for Vec<T> {
         };
         let len = container_len(size)?;
         check_element_type(T::TTYPE, Some(element_type), len)?;
-        let mut items = Vec::with_capacity(len.min(MAX_PREALLOCATED));
+        let capacity = len.min(MAX_PREALLOCATED);
+        charge(capacity.saturating_mul(std::mem::size_of::<T>()))?;
+        let mut items = Vec::with_capacity(capacity);
         for _ in 0..len {
+            charge_growth(&items)?;
             items.push(T::read(i)?);
         }
         if ttype == TType::Set {
@@ -202,6 +264,8 @@ impl<K: Wire + Ord, V: Wire> Wire for BTreeMap<K, V> {
         check_element_type(V::TTYPE, id.value_type, len)?;
         let mut map = BTreeMap::new();
         for _ in 0..len {
+            // A B-tree entry costs its key and value plus a share of its node.
+            charge(std::mem::size_of::<(K, V)>() + MAP_ENTRY_OVERHEAD)?;
             let k = K::read(i)?;
             let v = V::read(i)?;
             map.insert(k, v);

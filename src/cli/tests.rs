@@ -334,11 +334,11 @@ fn a_non_ok_answer_is_printed_by_call_and_exits_1() {
 
 #[test]
 fn transport_and_http_errors_exit_3() {
-    let server = TestServer::start(|_, _, _| Reply::status(503));
-    // A write, so that it is not retried with the default backoff.
+    // HTTP 500 is never retried, so the default backoff does not slow the test.
+    let server = TestServer::start(|_, _, _| Reply::status(500));
     let (result, _) = run_cli(&["--scheduler-url", &server.url(), "kill", "www/prod/web"]);
     let e = result.unwrap_err();
-    assert!(e.to_string().contains("no leading scheduler"), "{e}");
+    assert!(e.to_string().contains("HTTP 500"), "{e}");
     assert_eq!(e.exit_code(), exit::TRANSPORT);
     assert_eq!(server.requests().len(), 1);
 }
@@ -468,6 +468,33 @@ fn a_cluster_name_resolves_to_its_scheduler_uri_and_lookup_errors_exit_4() {
             .unwrap_err();
         assert_eq!(e.exit_code(), exit::CONFIG, "{e}");
     }
+}
+
+#[test]
+fn a_cluster_on_the_command_line_wins_over_a_url_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = clusters_file(dir.path());
+    let mut args = connection(&["--cluster", "dev"]);
+    // As clap fills it from AURORA_SCHEDULER_URL (an explicit flag next to --cluster is refused).
+    args.scheduler_url = Some("http://from-the-environment:8081".into());
+    let config = args.client_config(|| Clusters::load(&paths)).unwrap();
+    assert_eq!(config.scheduler_url, "http://dev.example:8081");
+
+    let mut args = connection(&["--cluster", "nowhere"]);
+    args.scheduler_url = Some("http://from-the-environment:8081".into());
+    let e = args.client_config(|| Clusters::load(&paths)).unwrap_err();
+    assert!(e.to_string().contains("unknown cluster \"nowhere\""), "{e}");
+}
+
+#[test]
+fn a_password_in_the_scheduler_url_is_refused_with_exit_4_and_not_shown() {
+    let args = connection(&["--scheduler-url", "https://ops:hunter2@127.0.0.1:1/"]);
+    let config = args.client_config(|| Ok(Clusters::default())).unwrap();
+    let e = CliError::from(Client::new(&config).unwrap_err());
+    assert_eq!(e.exit_code(), exit::CONFIG);
+    let msg = e.to_string();
+    assert!(msg.contains("--username and --password"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
 }
 
 #[test]

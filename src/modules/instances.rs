@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
 use crate::api::types::{JobKey, JobUpdateKey, JobUpdateStatus, JobUpdateSummary};
+use crate::spec::MaxTasksPerJob;
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::job_key::JobKeyOptions;
@@ -38,6 +39,8 @@ pub struct Options {
     /// M(aurora.scheduler.job) with C(state=absent).
     #[schemars(range(min = 1))]
     pub count: i32,
+
+    pub max_tasks_per_job: Option<MaxTasksPerJob>,
 
     /// Whether to wait until the scaling update has rolled forward: new instances RUNNING (and
     /// healthy for the update's C(watch_secs)), removed ones gone.
@@ -105,6 +108,12 @@ impl Module for Instances {
 
     fn run(options: Options, ctx: &mut Context) -> Result<Outcome, Failure> {
         let started = Instant::now();
+        // Before anything is asked or allocated for the count.
+        options
+            .max_tasks_per_job
+            .unwrap_or_default()
+            .check("count", options.count.into())
+            .map_err(|e| Failure::new(e.to_string()))?;
         let key = options.job.key()?;
         let conn = options.connection.connect()?;
         let deadline = Deadline::after_secs(options.wait_timeout);

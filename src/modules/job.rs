@@ -245,17 +245,28 @@ impl Round {
 fn present(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, Failure> {
     let job = build(conn, o, ctx)?;
     let deadline = Deadline::after_secs(o.wait_timeout);
-    for _ in 0..MAX_ROUNDS {
+    in_rounds(&job.key, || {
         let mut wanted = job.clone();
         if o.keep_instance_count {
             keep_running_count(conn, &mut wanted)?;
         }
         let fingerprint = wanted.fingerprint();
-        if let Round::Done(report) = present_round(conn, o, ctx, wanted, &fingerprint, &deadline)? {
+        present_round(conn, o, ctx, wanted, &fingerprint, &deadline)
+    })
+}
+
+/// Runs `round` until it is done; each round reads the job again, so a run that lost a race to
+/// another acts on what that run did. Gives up after `MAX_ROUNDS`.
+fn in_rounds(
+    key: &JobKey,
+    mut round: impl FnMut() -> Result<Round, Failure>,
+) -> Result<Report, Failure> {
+    for _ in 0..MAX_ROUNDS {
+        if let Round::Done(report) = round()? {
             return Ok(*report);
         }
     }
-    Err(kept_changing(&job.key))
+    Err(kept_changing(key))
 }
 
 /// One round of `present`: reads the job, compares, and creates it or starts its update. A
@@ -552,12 +563,7 @@ fn create(
 fn absent(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failure> {
     let key = job_key(o)?;
     let deadline = Deadline::after_secs(o.wait_timeout);
-    for _ in 0..MAX_ROUNDS {
-        if let Round::Done(report) = absent_round(conn, o, ctx, &key, &deadline)? {
-            return Ok(*report);
-        }
-    }
-    Err(kept_changing(&key))
+    in_rounds(&key, || absent_round(conn, o, ctx, &key, &deadline))
 }
 
 fn absent_round(
@@ -613,12 +619,7 @@ fn absent_round(
 fn restarted(conn: &Connection, o: &Options, ctx: &Context) -> Result<Report, Failure> {
     let key = job_key(o)?;
     let deadline = Deadline::after_secs(o.wait_timeout);
-    for _ in 0..MAX_ROUNDS {
-        if let Round::Done(report) = restarted_round(conn, o, ctx, &key, &deadline)? {
-            return Ok(*report);
-        }
-    }
-    Err(kept_changing(&key))
+    in_rounds(&key, || restarted_round(conn, o, ctx, &key, &deadline))
 }
 
 fn restarted_round(
@@ -741,12 +742,9 @@ fn wait_for_restart(
 fn finished(conn: &Connection, o: &Options, ctx: &mut Context) -> Result<Report, Failure> {
     let job = build(conn, o, ctx)?;
     let deadline = Deadline::after_secs(o.wait_timeout);
-    for _ in 0..MAX_ROUNDS {
-        if let Round::Done(report) = finished_round(conn, o, ctx, job.clone(), &deadline)? {
-            return Ok(*report);
-        }
-    }
-    Err(kept_changing(&job.key))
+    in_rounds(&job.key, || {
+        finished_round(conn, o, ctx, job.clone(), &deadline)
+    })
 }
 
 fn finished_round(

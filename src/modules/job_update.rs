@@ -218,6 +218,13 @@ fn control(
                 "{key} has no update in flight to roll back; to go back to an earlier \
                  configuration after an update finished, use state=reverted"
             ))),
+            // Resumed or aborted: already so, unless there is no such job.
+            _ if newest.is_none() && conn.active_tasks(key, false)?.is_empty() => {
+                Err(Failure::new(format!(
+                    "{key} has no active instances and has never been updated: no such job? \
+                     Check role, environment and name (aurora.scheduler.job_info lists the jobs)"
+                )))
+            }
             _ => Ok(Outcome::unchanged().msg(format!("{key} has no update in flight"))),
         };
     };

@@ -440,6 +440,7 @@ impl<'a> Mediation<'a> {
                     .unwrap_or_else(|| environment.update.clone())
             }),
             executor_config: None,
+            max_tasks_per_job: None,
         };
         Some(PlannedJob {
             part,

@@ -30,8 +30,10 @@ pub enum Kind {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Running as asked: created, or updated by a rolling update when it differs.
     #[default]
     Present,
+    /// Removed: every job of the workload killed (a cron job descheduled).
     Absent,
 }
 

@@ -1,20 +1,29 @@
 //! The simulator's HTTP face (api-reference §1): `/api` with the scheduler's content negotiation,
 //! status codes, leader redirection and basic auth, plus `/health`, `/leaderhealth` and the host
 //! pages `/maintenance` and `/agents` (http-endpoints.md).
+//!
+//! Hostile or stalled clients are bounded: a request's headers and body must arrive within
+//! `HEADER_READ_TIMEOUT` and `BODY_READ_TIMEOUT`, at most `MAX_CONCURRENT_CALLS` calls are decoded
+//! and run at once, each within `codec::CALL_DECODE_BUDGET`, and shutdown waits for open
+//! connections at most `SHUTDOWN_GRACE`. The accept loop is written here, on hyper, rather than
+//! `axum::serve`, which offers neither read timeouts nor a bounded graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
 
 use crate::api::codec::{self, Encoding, Incoming};
 use crate::api::types::{
@@ -28,6 +37,18 @@ use crate::sim::scheduler::Scheduler;
 
 /// Request bodies above this get 413: nothing unbounded is read into memory.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// How long a client may take to send a request's headers, counted from the end of the previous
+/// request on a kept-alive connection: also how long an idle connection is kept (a stalled
+/// client held a connection, and held off shutdown, for ever). hyper's default, once a timer is
+/// set.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's body once its headers are in.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for open connections to finish their requests before closing them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Calls decoded and run at once; the others wait their turn. With the decode budget, this
+/// bounds the memory that calls in progress can take, whatever the clients send.
+const MAX_CONCURRENT_CALLS: usize = 4;
 /// How often, in real time, the cluster moves on while nobody calls.
 const TICK: Duration = Duration::from_millis(10);
 /// Paths behind the leader-redirect filter besides `/api` (§1.5).
@@ -68,6 +89,8 @@ struct Shared {
     scheduler: Mutex<Scheduler>,
     clock: Clock,
     options: ServerOptions,
+    /// Permits to decode and run a call (`MAX_CONCURRENT_CALLS`).
+    calls: Semaphore,
 }
 
 impl Shared {
@@ -81,7 +104,8 @@ impl Shared {
     }
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes, then lets open connections finish for at most
+/// `SHUTDOWN_GRACE`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     scheduler: Scheduler,
@@ -93,6 +117,7 @@ pub async fn serve(
         scheduler: Mutex::new(scheduler),
         clock,
         options,
+        calls: Semaphore::new(MAX_CONCURRENT_CALLS),
     });
     let ticker = tokio::spawn({
         let shared = shared.clone();
@@ -117,13 +142,62 @@ pub async fn serve(
         ))
         .route("/health", get(|| async { "OK" }))
         .route("/leaderhealth", get(leader_health))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(shared);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = accept_until(listener, app, shutdown).await;
     ticker.abort();
     result
+}
+
+/// Serves each accepted connection on its own task until `shutdown`; then stops accepting, asks
+/// every connection to close after its request in flight, and closes those still open after
+/// `SHUTDOWN_GRACE`.
+async fn accept_until(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let (stopping, _) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // A connection that failed before it was accepted (reset, out of descriptors):
+                // nothing to answer; pause so that a persistent error does not spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Finished connections are reaped as new ones come, so the set stays small.
+        while connections.try_join_next().is_some() {}
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let mut stop = stopping.subscribe();
+        connections.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = stopping.send(true);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
+        connections.abort_all();
+    }
+    Ok(())
 }
 
 async fn not_found() -> StatusCode {
@@ -197,7 +271,54 @@ async fn agents_page(State(shared): State<Arc<Shared>>) -> HttpResponse {
         .into_response()
 }
 
-async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> HttpResponse {
+/// Reads a request body of at most `MAX_BODY_BYTES` within `BODY_READ_TIMEOUT`.
+async fn read_body(body: Body) -> Result<Bytes, HttpResponse> {
+    match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+            Err(if too_large {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request bodies are limited to {MAX_BODY_BYTES} bytes\n"),
+                )
+                    .into_response()
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the request body: {e}\n"),
+                )
+                    .into_response()
+            })
+        }
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s\n",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        )
+            .into_response()),
+    }
+}
+
+async fn api(State(shared): State<Arc<Shared>>, request: Request) -> HttpResponse {
+    let (parts, body) = request.into_parts();
+    let headers: HeaderMap = parts.headers;
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
+    // Closed only when the server is dropped, which cannot happen while a handler runs.
+    let Ok(_permit) = shared.calls.acquire().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
     let content_type = headers
         .get(CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -224,7 +345,10 @@ async fn api(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
         Err(e) => {
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("Unreadable Thrift message header: {e}\n"),
+                format!(
+                    "Unreadable Thrift message header: {}\n",
+                    codec::describe(&e)
+                ),
             )
                 .into_response();
         }

@@ -58,13 +58,9 @@ impl JobOptions {
         ] {
             check_identifier(option, value).map_err(|e| SpecError::new(option, e.0))?;
         }
+        let limit = self.max_tasks_per_job.unwrap_or_default();
         if let Some(instances) = self.instances {
-            if instances < 1 {
-                return Err(SpecError::new(
-                    "instances",
-                    format!("is {instances}; a job has at least 1 instance"),
-                ));
-            }
+            limit.check("instances", instances.into())?;
         }
 
         let (mut doc, source, document_instances, document_update) = match &self.executor_config {
@@ -119,15 +115,14 @@ impl JobOptions {
 
         let instances = match (self.instances, &document_instances) {
             (Some(n), _) => n,
-            (None, Some(value)) => as_int(value)
-                .filter(|n| *n >= 1)
-                .and_then(|n| i32::try_from(n).ok())
-                .ok_or_else(|| {
-                    SpecError::new(
-                        "executor_config.instances",
-                        "must be a whole number, at least 1",
-                    )
-                })?,
+            (None, Some(value)) => {
+                let option = "executor_config.instances";
+                let n = as_int(value)
+                    .ok_or_else(|| SpecError::new(option, "must be a whole number, at least 1"))?;
+                limit.check(option, n)?;
+                // Within 1..=limit after the check, so it fits.
+                i32::try_from(n).unwrap_or(limit.0)
+            }
             (None, None) => 1,
         };
 

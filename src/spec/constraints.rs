@@ -17,6 +17,15 @@ pub(crate) fn constraints(
     let mut out = Vec::new();
     for (attribute, value) in map.into_iter().flatten() {
         let path = format!("constraints.{attribute}");
+        if attribute.trim().is_empty() || attribute.trim() != attribute {
+            return Err(source.error(
+                "constraints",
+                format!(
+                    "has the attribute name {attribute:?}; name a host attribute, such as host \
+                     or rack, without surrounding spaces"
+                ),
+            ));
+        }
         let text = value.as_str().unwrap_or_default();
         let constraint = parse(text).map_err(|why| source.error(&path, why))?;
         if attribute == DEDICATED {

@@ -10,6 +10,7 @@ pub mod cron;
 pub mod crontab;
 mod document;
 mod error;
+pub mod limits;
 mod normalize;
 pub mod options;
 mod plan;
@@ -28,6 +29,7 @@ mod tests;
 
 pub use compare::{adopt_running, readable, same_executor_data};
 pub use error::SpecError;
+pub use limits::MaxTasksPerJob;
 pub use options::JobOptions;
 pub use size::Size;
 pub use template::{convert_percent_spelling, port_references};

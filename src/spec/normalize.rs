@@ -116,6 +116,25 @@ impl Check {
         Ok(())
     }
 
+    /// Refuses an integer at `key` below `min` (after `typed`); `meaning` says what the
+    /// smallest values mean, for the message.
+    fn at_least(
+        &self,
+        map: &Map<String, Value>,
+        key: &str,
+        path: &str,
+        min: i64,
+        meaning: &str,
+    ) -> Result<(), SpecError> {
+        match map.get(key).and_then(as_int) {
+            Some(n) if n < min => Err(self.source.error(
+                &join(path, key),
+                format!("is {n}; it must be at least {min} ({meaning})"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn optional(
         &mut self,
         map: &mut Map<String, Value>,
@@ -129,6 +148,9 @@ impl Check {
         Ok(())
     }
 }
+
+/// Thermos's reading of a process's `max_failures` (client-reference §1.8.2), for the message.
+const MAX_FAILURES_MEANING: &str = "0 retries without limit, N allows N failures";
 
 fn dict<'a>(map: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<String, Value>> {
     map.get_mut(key).and_then(Value::as_object_mut)
@@ -153,6 +175,15 @@ pub(crate) fn normalize(doc: &mut Map<String, Value>, source: Source) -> Result<
     c.default(doc, "priority", "", Kind::Int, json!(0))?;
     c.default(doc, "service", "", Kind::Bool, json!(false))?;
     c.default(doc, "max_task_failures", "", Kind::Int, json!(1))?;
+    // The scheduler counts attempts: -1 retries for ever, 0 and 1 never retry (api-reference
+    // §6, FAILED transitions); anything below -1 means nothing.
+    c.at_least(
+        doc,
+        "max_task_failures",
+        "",
+        -1,
+        "-1 retries a failed instance without limit, N allows N attempts",
+    )?;
     c.default(
         doc,
         "cron_collision_policy",
@@ -213,6 +244,13 @@ pub(crate) fn normalize(doc: &mut Map<String, Value>, source: Source) -> Result<
             Kind::Int,
             json!(0),
         )?;
+        c.at_least(
+            policy,
+            "delay_secs",
+            "partition_policy",
+            0,
+            "seconds before an instance on an unreachable host is replaced",
+        )?;
     }
     normalize_sla(doc, c)?;
     normalize_container(doc, c)?;
@@ -262,9 +300,17 @@ fn normalize_task(task: &mut Map<String, Value>, c: &mut Check) -> Result<(), Sp
             c.required(process, "name", &path, Kind::Text)?;
             c.required(process, "cmdline", &path, Kind::Text)?;
             c.default(process, "max_failures", &path, Kind::Int, json!(1))?;
+            c.at_least(process, "max_failures", &path, 0, MAX_FAILURES_MEANING)?;
             c.default(process, "daemon", &path, Kind::Bool, json!(false))?;
             c.default(process, "ephemeral", &path, Kind::Bool, json!(false))?;
             c.default(process, "min_duration", &path, Kind::Int, json!(5))?;
+            c.at_least(
+                process,
+                "min_duration",
+                &path,
+                0,
+                "seconds between restarts",
+            )?;
             c.default(process, "final", &path, Kind::Bool, json!(false))?;
             c.optional(process, "logger", &path, Kind::Dict)?;
             if let Some(logger) = dict(process, "logger") {
@@ -303,8 +349,29 @@ fn normalize_task(task: &mut Map<String, Value>, c: &mut Check) -> Result<(), Sp
         c.default(resources, "gpu", "task.resources", Kind::Int, json!(0))?;
     }
     c.default(task, "max_failures", "task", Kind::Int, json!(1))?;
+    c.at_least(
+        task,
+        "max_failures",
+        "task",
+        0,
+        "how many processes may fail before the task fails",
+    )?;
     c.default(task, "max_concurrency", "task", Kind::Int, json!(0))?;
+    c.at_least(
+        task,
+        "max_concurrency",
+        "task",
+        0,
+        "0 runs every process at once",
+    )?;
     c.default(task, "finalization_wait", "task", Kind::Int, json!(30))?;
+    c.at_least(
+        task,
+        "finalization_wait",
+        "task",
+        0,
+        "seconds the final processes get",
+    )?;
     c.optional(task, "user", "task", Kind::Text)?;
     Ok(())
 }

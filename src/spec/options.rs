@@ -8,6 +8,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::limits::MaxTasksPerJob;
 use super::task_options::TaskOptions;
 use super::update::UpdateOptions;
 
@@ -44,6 +45,8 @@ pub struct JobOptions {
     /// document's own C(instances) when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instances: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tasks_per_job: Option<MaxTasksPerJob>,
     /// Whether the job is a service, restarted whenever an instance exits; C(false) runs each
     /// instance to completion. Default C(true). Rolling updates need a service.
     #[serde(skip_serializing_if = "Option::is_none")]

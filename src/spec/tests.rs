@@ -1027,3 +1027,104 @@ fn a_prod_job_without_a_tier_is_warned_that_it_is_not_production() {
     let job = options.build(&ctx()).unwrap();
     assert!(job.warnings.is_empty(), "{:?}", job.warnings);
 }
+
+/// `hello()` with these options set (top-level keys replaced).
+fn hello_with(extra: Value) -> JobOptions {
+    let mut all = serde_json::to_value(hello()).unwrap();
+    for (key, value) in extra.as_object().unwrap() {
+        all[key] = value.clone();
+    }
+    serde_json::from_value(all).unwrap()
+}
+
+/// Issue 18: values the scheduler or Thermos cannot mean, accepted before.
+#[test]
+fn counts_and_retries_that_mean_nothing_are_refused_naming_the_option() {
+    let task = |process: Value, extra: Value| {
+        let mut task = json!({"processes": [process], "resources": {"cpu": 1, "ram": "64MiB", "disk": "64MiB"}});
+        for (key, value) in extra.as_object().unwrap() {
+            task[key] = value.clone();
+        }
+        json!({"task": task})
+    };
+    let main = json!({"name": "main", "cmdline": "x"});
+    let cases = [
+        (
+            json!({"max_task_failures": -2}),
+            "max_task_failures",
+            "at least -1",
+        ),
+        (
+            json!({"partition_policy": {"delay_secs": -1}}),
+            "partition_policy.delay_secs",
+            "at least 0",
+        ),
+        (
+            task(
+                json!({"name": "main", "cmdline": "x", "max_failures": -3}),
+                json!({}),
+            ),
+            "task.processes[0].max_failures",
+            "is -3",
+        ),
+        (
+            task(main.clone(), json!({"max_failures": -1})),
+            "task.max_failures",
+            "is -1",
+        ),
+        (
+            task(main.clone(), json!({"finalization_wait": -5})),
+            "task.finalization_wait",
+            "is -5",
+        ),
+        (
+            json!({"constraints": {"": "rack1"}}),
+            "constraints",
+            "attribute name",
+        ),
+        (
+            json!({"constraints": {" rack": "r1"}}),
+            "constraints",
+            "attribute name",
+        ),
+        (
+            json!({"instances": 1_000_000_000}),
+            "instances",
+            "-max_tasks_per_job",
+        ),
+        (json!({"instances": 4001}), "instances", "4000"),
+    ];
+    for (extra, option, says) in cases {
+        let e = build_err(&hello_with(extra.clone()));
+        assert_eq!(e.option, option, "{extra}: {e}");
+        assert!(e.message.contains(says), "{extra}: {e}");
+    }
+
+    // The edges still pass: -1 retries for ever, 0 retries without limit, no delay.
+    let accepted = hello_with(json!({
+        "max_task_failures": -1,
+        "partition_policy": {"reschedule": true, "delay_secs": 0},
+        "instances": 4000,
+        "task": {"processes": [{"name": "main", "cmdline": "x", "max_failures": 0}],
+                 "resources": {"cpu": 1, "ram": "64MiB", "disk": "64MiB"}}
+    }));
+    assert!(accepted.build(&ctx()).is_ok());
+}
+
+#[test]
+fn max_tasks_per_job_raises_the_instance_limit() {
+    let mut options = hello();
+    options.instances = Some(5000);
+    assert_eq!(build_err(&options).option, "instances");
+    options.max_tasks_per_job = Some(MaxTasksPerJob(10_000));
+    assert_eq!(options.build(&ctx()).unwrap().instance_count(), 5000);
+}
+
+#[test]
+fn an_executor_document_with_too_many_instances_is_refused() {
+    let mut doc = inspected_document();
+    doc["instances"] = json!(1e9);
+    let e = passthrough(doc).build(&ctx()).unwrap_err();
+    assert_eq!(e.option, "executor_config.instances");
+    assert!(e.message.contains("4000"), "{e}");
+}

@@ -367,3 +367,73 @@ fn a_failure_after_part_of_the_work_reports_the_change_and_what_was_done() {
         json!({"changed": false, "failed": true, "msg": "boom"})
     );
 }
+
+#[test]
+fn a_value_serde_refuses_inside_a_flattened_struct_is_named_by_its_option_path() {
+    // serde_path_to_error loses the path at `#[serde(flatten)]`, which every module uses.
+    #[derive(Debug, Deserialize)]
+    struct Sizes {
+        #[allow(dead_code)]
+        ram: Bytes,
+    }
+    #[derive(Debug, Deserialize)]
+    struct Task {
+        #[allow(dead_code)]
+        name: String,
+        #[serde(flatten)]
+        #[allow(dead_code)]
+        sizes: Sizes,
+    }
+    #[derive(Debug, Deserialize)]
+    struct Options {
+        #[serde(flatten)]
+        #[allow(dead_code)]
+        connection: Connection,
+        #[allow(dead_code)]
+        processes: Vec<Task>,
+    }
+    let error = crate::ansible::module::parse_options::<Options>(json!({
+        "scheduler_url": "http://x", "validate_certs": true,
+        "processes": [{"name": "a", "ram": 1}, {"name": "b", "ram": "12KiB"}]
+    }))
+    .unwrap_err();
+    assert_eq!(
+        error,
+        "value of ram is invalid: \"12KiB\" is not a size such as 512MiB found in processes[1]"
+    );
+    #[derive(Debug, Deserialize)]
+    struct Flat {
+        #[serde(flatten)]
+        #[allow(dead_code)]
+        sizes: Sizes,
+        #[allow(dead_code)]
+        name: String,
+    }
+    let error = crate::ansible::module::parse_options::<Flat>(json!({"name": "a", "ram": "1TB"}))
+        .unwrap_err();
+    assert_eq!(
+        error,
+        "value of ram is invalid: \"1TB\" is not a size such as 512MiB"
+    );
+}
+
+#[test]
+fn check_module_args_answers_as_a_run_without_running() {
+    let text = merged(
+        ansible_keys(false, false),
+        with(json!({"behavior": "panic"})),
+    )
+    .to_string();
+    assert_eq!(
+        check_module_args(TEST_MODULES, &text, &env_of(&[])),
+        Ok("deploy")
+    );
+    let text = merged(ansible_keys(false, false), with(json!({"instances": -1}))).to_string();
+    assert_eq!(
+        check_module_args(TEST_MODULES, &text, &env_of(&[])),
+        Err("value of instances must be at least 0, got: -1".to_owned())
+    );
+    assert!(check_module_args(TEST_MODULES, "[1]", &env_of(&[]))
+        .unwrap_err()
+        .contains("not an object of options"));
+}

@@ -216,13 +216,44 @@ fn environment_variable_fills_an_option_not_given() {
 }
 
 #[test]
-fn an_option_from_the_environment_counts_for_mutual_exclusion() {
+fn an_option_given_wins_over_the_environment_fallback_of_an_exclusive_one() {
+    // `cluster` given, AURORA_SCHEDULER_URL exported: the task's choice is the one used.
+    let validation = check_in(minimal(), &[("TEST_SCHEDULER_URL", "http://x")]);
+    assert_eq!(validation.message(), None);
+    assert_eq!(validation.params["cluster"], json!("devcluster"));
+    assert!(!validation.params.contains_key("scheduler_url"));
+    // Neither given: the environment fills in.
+    let from_env = check_in(
+        json!({"name": "web"}),
+        &[("TEST_SCHEDULER_URL", "http://x")],
+    );
+    assert_eq!(from_env.params["scheduler_url"], json!("http://x"));
+    assert!(!from_env.params.contains_key("cluster"));
+    // Both given: an error, whatever the environment says.
     assert_eq!(
-        check_in(minimal(), &[("TEST_SCHEDULER_URL", "http://x")])
-            .message()
-            .as_deref(),
+        check_in(
+            with(json!({"scheduler_url": "http://given"})),
+            &[("TEST_SCHEDULER_URL", "http://x")]
+        )
+        .message()
+        .as_deref(),
         Some("parameters are mutually exclusive: scheduler_url|cluster")
     );
+}
+
+#[test]
+fn a_password_written_into_a_url_option_is_a_secret() {
+    let in_env: &'static [(&str, &str)] = &[("TEST_SCHEDULER_URL", "https://u:pw-in-url@h")];
+    for (given, env) in [
+        (
+            json!({"name": "web", "scheduler_url": "https://u:pw-in-url@h"}),
+            &[][..],
+        ),
+        (json!({"name": "web"}), in_env),
+    ] {
+        let validation = check_in(given, env);
+        assert!(validation.secrets.contains("pw-in-url"), "{env:?}");
+    }
 }
 
 #[test]
@@ -405,5 +436,56 @@ fn a_flattened_enum_with_an_internal_tag_picks_the_variant_by_its_tag() {
     assert_eq!(
         missing.message().as_deref(),
         Some("missing required arguments: kind")
+    );
+}
+
+#[test]
+fn a_number_beyond_its_rust_integer_type_is_refused_naming_the_option() {
+    // Issue 18: these reached serde, whose message named no option.
+    assert_eq!(
+        only_error(with(
+            json!({"tier": "preferred", "priority": 3_000_000_000u64})
+        )),
+        "value of priority must be at most 2147483647, got: 3000000000"
+    );
+    assert_eq!(
+        only_error(with(
+            json!({"tier": "preferred", "priority": "-2147483649"})
+        )),
+        "value of priority must be at least -2147483648, got: -2147483649"
+    );
+    assert_eq!(
+        only_error(with(json!({"instances": 5e9}))),
+        "value of instances must be at most 4294967295, got: 5000000000"
+    );
+    assert!(errors(with(
+        json!({"tier": "preferred", "priority": 2_147_483_647})
+    ))
+    .is_empty());
+}
+
+#[test]
+fn a_number_beyond_its_type_inside_a_list_is_named_with_its_path() {
+    let schema = json!({
+        "type": "object",
+        "properties": {"task": {"type": "object", "properties": {
+            "processes": {"type": "array", "items": {"type": "object", "properties": {
+                "max_failures": {"type": "integer", "format": "int32"}
+            }}}
+        }}}
+    });
+    let params = json!({"task": {"processes": [{"max_failures": 1}, {"max_failures": 1e10}]}});
+    let validation = validate_options(
+        &schema,
+        params.as_object().unwrap(),
+        "aurora.scheduler.deploy",
+        &env_of(&[]),
+    );
+    assert_eq!(
+        validation.errors,
+        [
+            "value of max_failures must be at most 2147483647, got: 10000000000 found in task -> \
+          processes[1]"
+        ]
     );
 }

@@ -7,9 +7,9 @@ use thrift::{ApplicationError, ApplicationErrorKind};
 
 use super::*;
 use crate::api::codec::{decode_call, encode_exception, Incoming};
-use crate::api::methods::{Call, GetJobSummary, KillTasks};
+use crate::api::methods::{Call, GetJobSummary, KillTasks, MaintenanceStatus};
 use crate::api::test_server::*;
-use crate::api::types::JobKey;
+use crate::api::types::{Hosts, JobKey};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers for calls
@@ -302,15 +302,112 @@ fn a_503_on_a_read_that_clears_up_succeeds_on_retry() {
 }
 
 #[test]
-fn a_503_on_a_write_is_sent_once() {
+fn a_503_on_a_write_is_retried_since_no_scheduler_took_it() {
+    // api-reference §1.5: 503 is the leader filter's answer; the call never reached a scheduler.
+    let server = TestServer::start(|n, r, _| match n {
+        0 => Reply::status(503),
+        _ => ok_reply(r),
+    });
+    let reply = client(&server.url()).call(&write_call()).unwrap();
+    assert_eq!(reply.code(), ResponseCode::OK);
+    assert_eq!(server.requests().len(), 2);
+
     let server = TestServer::start(|_, _, _| Reply::status(503));
     let e = client(&server.url()).call(&write_call()).unwrap_err();
     assert!(
-        matches!(e, ClientError::NoLeader { attempts: 1, .. }),
+        matches!(e, ClientError::NoLeader { attempts: 3, .. }),
         "{e:?}"
     );
-    assert_eq!(server.requests().len(), 1);
-    assert!(e.to_string().starts_with("killTasks: "), "{e}");
+    assert_eq!(server.requests().len(), 3, "max_attempts requests");
+    let msg = e.to_string();
+    assert!(msg.starts_with("killTasks: "), "{msg}");
+    assert!(!msg.contains("may or may not"), "{msg}");
+}
+
+#[test]
+fn maintenance_status_is_a_read_retried_after_a_503() {
+    // A drain polls maintenanceStatus (an admin method that only reads): one 503 on the way must
+    // not fail the task with "may or may not have been applied".
+    let server = TestServer::start(|n, r, _| match n {
+        0 => Reply::status(503),
+        _ => ok_reply(r),
+    });
+    let status = MaintenanceStatus {
+        hosts: Some(Hosts {
+            host_names: Some(vec!["host-1".into()]),
+        }),
+    };
+    let reply = client(&server.url()).call(&status).unwrap();
+    assert_eq!(reply.code(), ResponseCode::OK);
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn which_outcomes_are_tried_again_for_reads_and_for_writes() {
+    let transport = |kind, maybe_applied| ClientError::Transport {
+        method: "m",
+        url: "http://h/api".into(),
+        kind,
+        detail: String::new(),
+        maybe_applied,
+        attempts: 1,
+    };
+    let no_leader = ClientError::NoLeader {
+        method: "m",
+        url: "http://h/api".into(),
+        attempts: 1,
+    };
+    let http_500 = ClientError::HttpStatus {
+        method: "m",
+        url: "http://h/api".into(),
+        status: 500,
+        body: String::new(),
+    };
+    let unauthorized = ClientError::Unauthorized {
+        method: "m",
+        url: "http://h/api".into(),
+        status: 401,
+        username: None,
+    };
+    let refused = transport_refused();
+    // (outcome, retried when a read, retried when a write)
+    let table: Vec<(Result<ResponseCode, &ClientError>, bool, bool)> = vec![
+        (Ok(ResponseCode::OK), false, false),
+        (Ok(ResponseCode::ERROR_TRANSIENT), true, false),
+        (Ok(ResponseCode::INVALID_REQUEST), false, false),
+        (Err(&no_leader), true, true),
+        (Err(&refused), true, true),
+        (Err(&http_500), false, false),
+        (Err(&unauthorized), false, false),
+    ];
+    for (outcome, read, write) in &table {
+        assert_eq!(may_retry(true, *outcome), *read, "read {outcome:?}");
+        assert_eq!(may_retry(false, *outcome), *write, "write {outcome:?}");
+    }
+    for kind in [TransportKind::Timeout, TransportKind::Other] {
+        assert!(may_retry(true, Err(&transport(kind, false))), "{kind:?}");
+        assert!(
+            !may_retry(false, Err(&transport(kind, true))),
+            "a write sent and then lost keeps an unknown fate: {kind:?}"
+        );
+    }
+    for read_only in [true, false] {
+        assert!(
+            !may_retry(read_only, Err(&transport(TransportKind::Tls, false))),
+            "a certificate refusal does not cure itself"
+        );
+    }
+}
+
+fn transport_refused() -> ClientError {
+    ClientError::Transport {
+        method: "m",
+        url: "http://h/api".into(),
+        kind: TransportKind::Connect,
+        detail: "Connection refused".into(),
+        maybe_applied: false,
+        attempts: 1,
+    }
 }
 
 #[test]

@@ -37,11 +37,13 @@ pub struct Options {
 
     /// The SLA of C(drain=sla) for tasks without their own C(sla_policy), and the measure of
     /// the check-mode prediction: C(percentage) or C(count) of instances that must stay up,
-    /// for C(duration_secs) seconds. Default C({percentage: 95, duration_secs: 1800}).
+    /// for C(duration_secs) seconds. Default C({percentage: 95, duration_secs: 1800}). Not
+    /// accepted with C(drain=force), which ignores SLAs.
     pub sla_policy: Option<SlaPolicyOption>,
 
     /// Seconds after which the scheduler drains a host of C(drain=sla) regardless of SLAs.
-    /// Default 604800 (7 days, as C(aurora_admin sla_host_drain)).
+    /// Default 604800 (7 days, as C(aurora_admin sla_host_drain)). Not accepted with
+    /// C(drain=force).
     pub sla_timeout: Option<u64>,
 
     /// Whether to wait until the hosts reach the wanted mode. With C(wait=false),
@@ -173,6 +175,19 @@ impl Settings {
             return fail("group_by: give a host attribute name, for example rack".into());
         }
 
+        if o.drain == Drain::Force {
+            // A forced drain moves every task at once: an SLA given with it would be ignored.
+            let given = [
+                ("sla_policy", o.sla_policy.is_some()),
+                ("sla_timeout", o.sla_timeout.is_some()),
+            ];
+            if let Some((option, _)) = given.iter().find(|(_, set)| *set) {
+                return fail(format!(
+                    "{option}: applies to drain=sla only; drain=force moves every task at once, \
+                     whatever the jobs' SLAs; remove {option} or drain with drain=sla"
+                ));
+            }
+        }
         let sla_policy = sla_policy(o.sla_policy.as_ref())?;
         let sla_timeout = o.sla_timeout.unwrap_or(DEFAULT_SLA_TIMEOUT_SECS);
         let sla_timeout_secs = i64::try_from(sla_timeout)

@@ -15,24 +15,33 @@ use crate::api::types::{GetTierConfigResult, Response, Result as Payload};
 
 /// How to reach the Aurora scheduler. The same options on every module of the collection; set
 /// them once for a play with `module_defaults: {group/aurora.scheduler.all: {...}}`.
+///
+/// An option given to the task (module_defaults included) always wins over an environment
+/// variable: the validator reads `AURORA_SCHEDULER_URL` only when neither `scheduler_url` nor
+/// `cluster` is given, and refuses the two given together.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[schemars(extend("x-mutually-exclusive-connection" = [["scheduler_url", "cluster"]]))]
 pub struct ConnectionOptions {
     /// Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go
-    /// to its C(/api) endpoint and follow leader redirects. Either this or C(cluster) is needed;
-    /// when both are set, C(scheduler_url) wins.
+    /// to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)).
+    /// Either this or O(cluster) is needed. The environment variable is used only when neither
+    /// is given in the task. Credentials do not belong in the URL (it is shown in results and
+    /// errors): a URL with C(user:password@) is refused; use O(username) and O(password).
     #[schemars(extend("x-env" = "AURORA_SCHEDULER_URL"))]
     pub scheduler_url: Option<String>,
 
     /// Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
     /// C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its
-    /// C(scheduler_uri) is used.
+    /// C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
     pub cluster: Option<String>,
 
     /// User for HTTP basic authentication, when the scheduler requires it for changes.
     #[schemars(extend("x-env" = "AURORA_USERNAME"))]
     pub username: Option<String>,
 
-    /// Password for HTTP basic authentication. Never printed.
+    /// Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+    /// environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+    /// is shown by Ansible on its command lines at C(-vvv).
     #[schemars(extend("x-env" = "AURORA_PASSWORD", "x-secret" = true))]
     pub password: Option<String>,
 
@@ -41,10 +50,13 @@ pub struct ConnectionOptions {
     pub validate_certs: bool,
 
     /// A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs.
+    /// A certificate in it is also accepted as the server's own certificate (a self-signed one,
+    /// as C(openssl req -x509) makes), when it names the host and is within its dates.
     pub ca_path: Option<PathBuf>,
 
-    /// Seconds to wait for each call to the scheduler (reads are retried with backoff on
-    /// transport errors; writes are sent once).
+    /// Seconds to wait for each call to the scheduler (reads are retried with backoff; a write
+    /// is sent again only when the scheduler certainly did not take it: HTTP 503 or no
+    /// connection).
     #[serde(default = "default_timeout")]
     pub timeout: u64,
 }
@@ -65,20 +77,28 @@ pub struct Connection {
 }
 
 impl ConnectionOptions {
-    /// The scheduler URL: `scheduler_url`, else the `cluster` entry of clusters.json.
+    /// The scheduler URL: `scheduler_url` or the `cluster` entry of clusters.json, whichever is
+    /// set (the validator lets only one through).
     fn url(&self) -> Result<String, Failure> {
-        if let Some(url) = self
+        let url = self
             .scheduler_url
             .as_deref()
-            .filter(|u| !u.trim().is_empty())
-        {
-            return Ok(url.trim().to_string());
-        }
-        let Some(name) = self.cluster.as_deref() else {
-            return Err(Failure::new(
-                "no scheduler to talk to: set scheduler_url (or the AURORA_SCHEDULER_URL \
-                 environment variable), or cluster (a name from clusters.json)",
-            ));
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        let name = match (url, self.cluster.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(Failure::new(
+                    "parameters are mutually exclusive: scheduler_url|cluster",
+                ))
+            }
+            (Some(url), None) => return Ok(url.to_string()),
+            (None, Some(name)) => name,
+            (None, None) => {
+                return Err(Failure::new(
+                    "no scheduler to talk to: set scheduler_url (or the AURORA_SCHEDULER_URL \
+                     environment variable), or cluster (a name from clusters.json)",
+                ))
+            }
         };
         let clusters =
             Clusters::load_default().map_err(|e| Failure::new(format!("cluster {name:?}: {e}")))?;

@@ -32,12 +32,16 @@ options:
   scheduler_url:
     description:
       - Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081). Either
-        this or O(cluster) is needed; when both are set, O(scheduler_url) wins.
+        this or O(cluster) is needed, not both. The environment variable is used only when neither
+        is set in the file, as for the modules.
+      - A URL with credentials (C(user:password@)) is refused; use O(username) and O(password).
     type: str
     env:
       - name: AURORA_SCHEDULER_URL
   cluster:
-    description: Name of a cluster in Aurora's C(clusters.json), looked up as the Aurora client does.
+    description:
+      - Name of a cluster in Aurora's C(clusters.json), looked up as the Aurora client does.
+      - Set in the file, it wins over E(AURORA_SCHEDULER_URL).
     type: str
   username:
     description: User for HTTP basic authentication.
@@ -54,7 +58,9 @@ options:
     type: bool
     default: true
   ca_path:
-    description: A PEM file of CA certificates to trust, in addition to the system's.
+    description:
+      - A PEM file of CA certificates to trust, in addition to the system's. A certificate in it is
+        also accepted as the server's own (a self-signed one), when it names the host and is valid.
     type: path
   timeout:
     description: Seconds to wait for each call to the scheduler.
@@ -132,7 +138,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             self._add_host(host)
 
     def _module_args(self):
-        args = {name: self.get_option(name) for name in CONNECTION_OPTIONS if self.get_option(name) is not None}
+        # Options from the environment are left to the executable, which reads the same variables
+        # with the modules' rule: what the file sets wins (cluster over AURORA_SCHEDULER_URL), and
+        # scheduler_url with cluster, both set in the file, is an error.
+        args = {}
+        for name in CONNECTION_OPTIONS:
+            value, origin = self.get_option_and_origin(name)
+            if value is not None and not str(origin).startswith("env:"):
+                args[name] = value
         args["tasks"] = bool(self.get_option("tasks"))
         if self.get_option("modes"):
             args["modes"] = self.get_option("modes")
