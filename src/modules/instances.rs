@@ -177,6 +177,14 @@ impl Scaling {
         }
     }
 
+    /// The message of a run whose update (started or joined) rolled forward.
+    fn went(&self, before: i32) -> String {
+        format!(
+            "{} went from {before} to {} instances: {}",
+            self.key, self.wanted, self.done
+        )
+    }
+
     fn so_far(&self) -> Outcome {
         let mut outcome = Outcome::changed(self.changed)
             .msg(self.done.clone())
@@ -197,9 +205,10 @@ impl Scaling {
     }
 }
 
-/// One round: reads the job; done (`Some(msg)`) when it has the count asked for, or after
-/// starting or joining the update that scales it without waiting; another round (`None`)
-/// after an update this run followed or waited out ended, to read the count it left.
+/// One round: reads the job; done (`Some(msg)`) when it has the count asked for, after starting
+/// or joining the update that scales it without waiting, or when another run's update followed
+/// this run's; another round (`None`) after an update this run followed or waited out ended,
+/// to read the count it left.
 fn round(
     conn: &Connection,
     o: &Options,
@@ -232,7 +241,7 @@ fn round(
     }
     if change.is_none() {
         return Ok(Some(if scaling.changed {
-            format!("{key} went from {before} to {wanted} instances")
+            scaling.went(before)
         } else {
             format!("{key} already has {wanted} instances")
         }));
@@ -263,7 +272,7 @@ fn round(
                 return Ok(Some(scaling.done.clone()));
             }
             follow(conn, scaling, &update_key, deadline)?;
-            Ok(None)
+            rolled_forward(conn, scaling, &update_key)
         }
     }
 }
@@ -297,6 +306,26 @@ fn meet(
         return Ok(Some(scaling.done.clone()));
     }
     follow(conn, scaling, &update_key, deadline)?;
+    rolled_forward(conn, scaling, &update_key)
+}
+
+/// This run's update (started or joined) rolled forward. When another update of the job came
+/// after it, the run ends there, as if it had come first: fighting the later run round after
+/// round would leave neither count. Otherwise another round reads the count the update left:
+/// a plan read just before another run's update landed can leave a count other than the one
+/// asked for, and the next round scales from there.
+fn rolled_forward(
+    conn: &Connection,
+    scaling: &Scaling,
+    update_key: &JobUpdateKey,
+) -> Result<Option<String>, Failure> {
+    let newest = conn.job_updates(&scaling.key)?.into_iter().next();
+    if newest
+        .and_then(|u| u.key)
+        .is_some_and(|key| key != *update_key)
+    {
+        return Ok(Some(scaling.went(scaling.count_before.unwrap_or_default())));
+    }
     Ok(None)
 }
 
