@@ -43,7 +43,7 @@ fn parse_every(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(secs >= 1.0 && secs <= 86_400.0) {
+    if !(1.0..=86_400.0).contains(&secs) {
         return Err(format!(
             "{text:?} is out of range; give seconds between 1 and 86400"
         ));

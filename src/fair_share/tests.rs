@@ -234,7 +234,8 @@ fn damping_follows_the_rules_of_the_autoscaler() {
         window_secs: 300.0,
     };
     // (current, fair, since the last change, min, max) -> (target, action)
-    let cases: &[(u32, u32, Option<f64>, u32, Option<u32>, u32, &str)] = &[
+    type Case<'a> = (u32, u32, Option<f64>, u32, Option<u32>, u32, &'a str);
+    let cases: &[Case] = &[
         (10, 10, None, 0, None, 10, "unchanged"),
         (10, 11, None, 0, None, 10, "unchanged"),
         (10, 9, None, 0, None, 10, "unchanged"),
