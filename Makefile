@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ANSIBLE_CORE_VERSION := 2.19.14
 # Every module name the one executable answers to (dispatch is on `_ansible_module_name`).
-MODULES := job job_info job_update instances quota cron_job host_info host_maintenance platform
+MODULES := job job_info job_update instances quota cron_job host_info host_maintenance platform fair_share
 COLLECTION := ansible_collections/aurora/scheduler
 MODULE_DIR := $(COLLECTION)/plugins/modules
 VENV := .venv
