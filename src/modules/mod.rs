@@ -33,6 +33,7 @@ pub const ALL: &[&dyn AnyModule] = &[
 mod tests {
     use super::ALL;
     use crate::ansible::{check_sidecar, committed_module_docs_dir, validated_examples};
+    use serde_yaml_ng::Value;
 
     #[test]
     fn every_module_sidecar_is_current() {
@@ -51,5 +52,42 @@ mod tests {
         for module in ALL {
             validated_examples(*module).unwrap_or_else(|e| panic!("{}: {e}", module.name()));
         }
+    }
+
+    /// meta/runtime.yml's action groups, as module_defaults uses them: `all` holds every module
+    /// (the connection options), `jobs` exactly those that take a job key's role and environment,
+    /// so that defaults for the group never reach a module that would refuse them.
+    #[test]
+    fn action_groups_hold_the_modules_that_take_their_options() {
+        let docs = committed_module_docs_dir();
+        let runtime: Value = serde_yaml_ng::from_str(
+            &std::fs::read_to_string(docs.join("../../meta/runtime.yml")).unwrap(),
+        )
+        .unwrap();
+        let group = |name: &str| -> Vec<String> {
+            let members = runtime["action_groups"][name].as_sequence().unwrap();
+            let mut names: Vec<String> = members
+                .iter()
+                .map(|m| m.as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        };
+        let mut every: Vec<String> = ALL.iter().map(|m| m.name().to_string()).collect();
+        every.sort();
+        assert_eq!(group("all"), every);
+
+        let mut job_key_modules: Vec<String> = ALL
+            .iter()
+            .filter(|m| {
+                let properties = &m.schema()["properties"];
+                ["role", "environment"]
+                    .iter()
+                    .all(|option| properties.get(option).is_some())
+            })
+            .map(|m| m.name().to_string())
+            .collect();
+        job_key_modules.sort();
+        assert_eq!(group("jobs"), job_key_modules);
     }
 }
