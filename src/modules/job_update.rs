@@ -62,6 +62,7 @@ pub struct Options {
     #[serde(flatten)]
     pub job: JobKeyOptions,
 
+    /// What to do with the job's update: the state to bring it to, or the action to take.
     pub state: State,
 
     /// The update to act on; by default the job's update in flight (for C(finished), the newest).

@@ -32,7 +32,9 @@ pub const ALL: &[&dyn AnyModule] = &[
 #[cfg(test)]
 mod tests {
     use super::ALL;
-    use crate::ansible::{check_sidecar, committed_module_docs_dir, validated_examples};
+    use crate::ansible::{
+        check_sidecar, committed_module_docs_dir, render_sidecar, validated_examples,
+    };
     use serde_yaml_ng::Value;
 
     #[test]
@@ -44,6 +46,19 @@ mod tests {
                     module.name()
                 );
             }
+        }
+    }
+
+    /// An option without a doc comment reads "Not documented." in ansible-doc.
+    #[test]
+    fn every_option_of_every_module_is_documented() {
+        for module in ALL {
+            let sidecar = render_sidecar(*module).unwrap();
+            assert!(
+                !sidecar.contains("Not documented."),
+                "{}: an option has no doc comment",
+                module.name()
+            );
         }
     }
 

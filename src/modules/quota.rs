@@ -37,6 +37,7 @@ pub struct Options {
     /// The role whose quota is set or read.
     pub role: String,
 
+    /// Whether to set the role's quota or only read it.
     #[serde(default)]
     pub state: State,
 
