@@ -12,6 +12,7 @@ pub mod job_info;
 pub mod job_update;
 pub mod platform;
 pub mod quota;
+pub mod software_inventory;
 pub mod support;
 
 /// Every module, each a unit struct implementing `ansible::Module`.
@@ -25,6 +26,7 @@ pub const ALL: &[&dyn AnyModule] = &[
     &host_info::HostInfo,
     &host_maintenance::HostMaintenance,
     &platform::Platform,
+    &software_inventory::SoftwareInventory,
 ];
 
 #[cfg(test)]

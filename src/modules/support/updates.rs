@@ -197,6 +197,20 @@ impl Connection {
         Ok(updates)
     }
 
+    /// The newest update of `job` that rolled out the configuration with this fingerprint, when
+    /// it ROLLED_BACK: a rollout of this very configuration already failed.
+    pub fn rolled_back_update(
+        &self,
+        job: &JobKey,
+        fingerprint: &str,
+    ) -> Result<Option<JobUpdateSummary>, ClientError> {
+        Ok(self
+            .job_updates(job)?
+            .into_iter()
+            .find(|u| metadata_value(u, FINGERPRINT_KEY) == Some(fingerprint))
+            .filter(|u| summary_status(u) == Some(JobUpdateStatus::ROLLED_BACK)))
+    }
+
     /// The update of `job` in flight (any active status), if there is one.
     pub fn active_update(&self, job: &JobKey) -> Result<Option<JobUpdateSummary>, ClientError> {
         let query = JobUpdateQuery {
