@@ -13,8 +13,8 @@ failed=0
 deploy() {
   local name=$1
   shift
-  run_playbook playbooks/deploy.yml -e "aurora_scheduler_url=$AURORA_URL" -e team=ci -e environment=devel \
-    -e name=web -e '{"command": "serve --port %{thermos.ports[http]}"}' -e instances=2 -e "result_dir=$out/$name" \
+  run_playbook playbooks/deploy.yml -e "aurora_scheduler_url=$AURORA_URL" -e team=ci -e env=devel \
+    -e service=web -e '{"command": "serve --port %{thermos.ports[http]}"}' -e instances=2 -e "result_dir=$out/$name" \
     "$@" >"$out/$name.log" 2>&1
 }
 bad='{"overrides": {"metadata": {"sim.behavior": "fail"}}}'
