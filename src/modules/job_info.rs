@@ -512,7 +512,10 @@ fn job_json(
         groups
             .iter()
             .map(|(group, _)| group.config.is_service)
-            .chain(job.and_then(|j| j.task_config.as_ref()).map(|t| t.is_service))
+            .chain(
+                job.and_then(|j| j.task_config.as_ref())
+                    .map(|t| t.is_service),
+            )
             .next()
             .unwrap_or(false),
     );
@@ -544,8 +547,7 @@ fn job_json(
         "name": key.name,
         "kind": kind,
         "instance_count": tasks.active_instance_count(),
-        "template": template.map(|(count, config)| {
-            let version = version_of(config);
+        "template": template.zip(template_version.as_ref()).map(|((count, config), version)| {
             json!({
                 "instance_count": count,
                 "version": version.version,
@@ -775,6 +777,64 @@ scheduler_url:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The RETURN docs' keys under `jobs.contains`.
+    fn documented_job_keys() -> Vec<String> {
+        let docs: Value = serde_yaml_ng::from_str(RETURN).unwrap();
+        let mut keys: Vec<String> = docs["jobs"]["contains"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn every_key_of_a_listed_job_is_documented() {
+        let key = JobKey {
+            role: Some("ml".into()),
+            environment: Some("prod".into()),
+            name: Some("retrain".into()),
+        };
+        let template = TaskConfig {
+            metadata: Some(vec![crate::api::types::Metadata {
+                key: Some("version".into()),
+                value: Some("2.0".into()),
+            }]),
+            ..TaskConfig::default()
+        };
+        let summary = JobSummary {
+            job: Some(crate::api::types::JobConfiguration {
+                key: Some(key.clone()),
+                cron_schedule: Some("0 3 * * *".into()),
+                task_config: Some(template),
+                instance_count: 8,
+                ..Default::default()
+            }),
+            ..JobSummary::default()
+        };
+        let listed = job_json(&key, &summary, &JobTasks::default(), &[], &BTreeMap::new());
+        let mut keys: Vec<String> = listed.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, documented_job_keys());
+        assert_eq!(listed["kind"], "cron");
+        assert_eq!(
+            listed["instance_count"], 0,
+            "the active count, not the configured 8"
+        );
+        assert_eq!(listed["template"]["instance_count"], 8);
+        assert_eq!(listed["versions"], json!(["2.0"]));
+    }
+
+    #[test]
+    fn kinds_are_cron_then_service_or_batch() {
+        assert_eq!(job_kind(true, true), "cron");
+        assert_eq!(job_kind(true, false), "cron");
+        assert_eq!(job_kind(false, true), "service");
+        assert_eq!(job_kind(false, false), "batch");
+    }
 
     #[test]
     fn a_bad_name_pattern_is_refused_naming_the_option() {

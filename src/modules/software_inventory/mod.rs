@@ -54,29 +54,31 @@ impl Module for SoftwareInventory {
     type Options = Options;
 
     fn documentation() -> Documentation {
-        Documentation::new("Inventory of the software versions running on Aurora, checked against a policy")
-            .description(
-                "Read-only: every service, batch job and cron job with, per instance, its \
+        Documentation::new(
+            "Inventory of the software versions running on Aurora, checked against a policy",
+        )
+        .description(
+            "Read-only: every service, batch job and cron job with, per instance, its \
                  status, host, version (with where it was read: C(version) metadata, container \
                  image tag, or C(unknown)) and configuration fingerprint; per job the number of \
                  active instances of each version, mixed versions during a rollout, and the \
                  deviations from the security team's policy.",
-            )
-            .description(
-                "The policy: allowed versions or semver ranges per project (the C(project) \
+        )
+        .description(
+            "The policy: allowed versions or semver ranges per project (the C(project) \
                  metadata the platform stamps, else the job name), denied versions with their \
                  reason, required metadata keys, and whether an unknown version deviates. Each \
                  deviation names the job, the instances and the policy entry.",
-            )
-            .note("The same few calls as M(aurora.scheduler.job_info), which reads the jobs.")
-            .note(
-                "C(playbooks/compliance_report.yml) writes this as JSON, CSV and a \
+        )
+        .note("The same few calls as M(aurora.scheduler.job_info), which reads the jobs.")
+        .note(
+            "C(playbooks/compliance_report.yml) writes this as JSON, CSV and a \
                  self-contained HTML page, and fails when the policy is violated.",
-            )
-            .examples(EXAMPLES)
-            .returns(RETURN)
-            .check_mode(Support::Full)
-            .diff_mode(Support::None)
+        )
+        .examples(EXAMPLES)
+        .returns(RETURN)
+        .check_mode(Support::Full)
+        .diff_mode(Support::None)
     }
 
     fn run(options: Options, _ctx: &mut Context) -> Result<Outcome, Failure> {
@@ -106,7 +108,8 @@ impl Module for SoftwareInventory {
             let found = check(&policy, &running);
             let row = inventory_row(info, &running, &found);
             for (version, count) in row["versions"].as_object().into_iter().flatten() {
-                *cluster_versions.entry(version.clone()).or_default() += count.as_u64().unwrap_or(0);
+                *cluster_versions.entry(version.clone()).or_default() +=
+                    count.as_u64().unwrap_or(0);
             }
             if row["version_unknown"] == json!(true) {
                 unknown.push(row["job"].clone());
@@ -120,7 +123,11 @@ impl Module for SoftwareInventory {
         }
 
         let msg = if deviations.is_empty() {
-            format!("{} jobs of {}, no deviation from the policy", rows.len(), filter.scope())
+            format!(
+                "{} jobs of {}, no deviation from the policy",
+                rows.len(),
+                filter.scope()
+            )
         } else {
             let named: Vec<String> = deviations
                 .iter()
@@ -134,7 +141,11 @@ impl Module for SoftwareInventory {
                 rows.len(),
                 filter.scope(),
                 named.join("; "),
-                if more > 0 { format!("; and {more} more (see deviations)") } else { String::new() }
+                if more > 0 {
+                    format!("; and {more} more (see deviations)")
+                } else {
+                    String::new()
+                }
             )
         };
         let summary = json!({
@@ -373,3 +384,80 @@ scheduler_url:
   returned: always
   type: str
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job as job_info lists it: a cron job whose run is active on two instances, one of them
+    /// from an older template, and its template.
+    fn listed() -> Value {
+        json!({
+            "job": "fraud/prod/retrain", "role": "fraud", "environment": "prod", "name": "retrain",
+            "kind": "cron", "instance_count": 2, "cron_schedule": "0 3 * * *",
+            "mixed_versions": true, "version_counts": {"1.0.0": 1, "1.1.0": 1},
+            "template": {"version": "1.1.0", "version_source": "metadata",
+                         "metadata": {"version": "1.1.0", "project": "retraining"}},
+            "configs": [
+                {"instance_ids": [0], "version": "1.0.0", "version_source": "metadata",
+                 "metadata": {"version": "1.0.0", "project": "retraining", "team": "fraud"}},
+                {"instance_ids": [1], "version": "1.1.0", "version_source": "metadata",
+                 "metadata": {"version": "1.1.0", "project": "retraining"}},
+            ],
+            "tasks": [
+                {"instance": 0, "status": "RUNNING", "host": "h1", "version": "1.0.0",
+                 "version_source": "metadata", "fingerprint": "a", "task_id": "t0", "ports": {}},
+                {"instance": 1, "status": "RUNNING", "host": "h2", "version": "1.1.0",
+                 "version_source": "metadata", "fingerprint": "b", "task_id": "t1", "ports": {}},
+            ],
+            "active_update": null,
+        })
+    }
+
+    #[test]
+    fn a_job_is_checked_per_configuration_and_template_under_its_project() {
+        let running = running_job(&listed());
+        assert_eq!(running.project, "retraining");
+        let shape: Vec<(Vec<i32>, bool, &str)> = running
+            .configs
+            .iter()
+            .map(|c| (c.instances.clone(), c.template, c.version.as_str()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (vec![0], false, "1.0.0"),
+                (vec![1], false, "1.1.0"),
+                (vec![], true, "1.1.0")
+            ]
+        );
+        let option: PolicyOption =
+            serde_json::from_value(json!({"required_metadata": ["team"]})).unwrap();
+        let found = check(&Policy::from_option(&option).unwrap(), &running);
+        let named: Vec<(Vec<i32>, bool)> = found
+            .iter()
+            .map(|d| (d.instances.clone(), d.template))
+            .collect();
+        assert_eq!(named, vec![(vec![1], false), (vec![], true)]);
+    }
+
+    #[test]
+    fn every_key_of_an_inventory_row_is_documented() {
+        let info = listed();
+        let running = running_job(&info);
+        let row = inventory_row(info, &running, &[]);
+        let mut keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+        keys.sort();
+        let docs: Value = serde_yaml_ng::from_str(RETURN).unwrap();
+        let mut documented: Vec<&String> = docs["jobs"]["contains"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        documented.sort();
+        assert_eq!(keys, documented);
+        assert_eq!(row["versions"], json!({"1.0.0": 1, "1.1.0": 1}));
+        assert_eq!(row["instances"][1]["id"], 1);
+        assert_eq!(row["instances"][1]["host"], "h2");
+    }
+}

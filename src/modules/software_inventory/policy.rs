@@ -71,9 +71,8 @@ enum Matcher {
 impl Matcher {
     fn parse(option: &str, text: &str) -> Result<Matcher, Failure> {
         let text = text.trim();
-        let is_range = text.starts_with(['>', '<', '=', '~', '^'])
-            || text.contains(',')
-            || text.contains('*');
+        let is_range =
+            text.starts_with(['>', '<', '=', '~', '^']) || text.contains(',') || text.contains('*');
         if !is_range {
             return Ok(Matcher::Exact(text.to_string()));
         }
@@ -234,10 +233,7 @@ impl Deviation {
 }
 
 fn describe_list(ids: &[i32]) -> String {
-    ids.iter()
-        .map(i32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// Every deviation of one job from the policy, in order of its configurations.
@@ -276,7 +272,11 @@ pub fn check(policy: &Policy, job: &RunningJob) -> Vec<Deviation> {
                     denial.reason.clone(),
                 ));
             } else if let Some(project) = project.filter(|p| !p.allowed.is_empty()) {
-                if !project.allowed.iter().any(|(m, _)| m.matches(&config.version)) {
+                if !project
+                    .allowed
+                    .iter()
+                    .any(|(m, _)| m.matches(&config.version))
+                {
                     let allowed: Vec<&str> =
                         project.allowed.iter().map(|(_, t)| t.as_str()).collect();
                     found.push(deviation(
@@ -375,7 +375,12 @@ mod tests {
                 &all,
                 &[("version_not_allowed", "projects.scorer.allowed")],
             ),
-            ("other", "0.0.1", &["team"], &[("denied_version", "denied[0]")]),
+            (
+                "other",
+                "0.0.1",
+                &["team"],
+                &[("denied_version", "denied[0]")],
+            ),
             ("other", "anything", &["team"], &[]),
             ("other", "unknown", &["team"], &[]),
             ("tuner", "2.1.7", &["team"], &[]),
@@ -421,9 +426,18 @@ mod tests {
 
     #[test]
     fn a_deviation_names_job_instances_rule_and_reason() {
-        let found = check(&policy(), &running("scorer", "1.4.1", &["team", "source_commit"]));
+        let found = check(
+            &policy(),
+            &running("scorer", "1.4.1", &["team", "source_commit"]),
+        );
         let text = found[0].describe();
-        for part in ["ml/prod/x", "instances 0,2", "1.4.1", "denied_version", "CVE-2026-1234"] {
+        for part in [
+            "ml/prod/x",
+            "instances 0,2",
+            "1.4.1",
+            "denied_version",
+            "CVE-2026-1234",
+        ] {
             assert!(text.contains(part), "{text}");
         }
     }
@@ -436,7 +450,9 @@ mod tests {
         .unwrap();
         let failure = Policy::from_option(&option).unwrap_err();
         assert!(
-            failure.msg().starts_with("policy.projects.scorer.allowed[0]:"),
+            failure
+                .msg()
+                .starts_with("policy.projects.scorer.allowed[0]:"),
             "{}",
             failure.msg()
         );
