@@ -207,7 +207,8 @@ impl Module for JobInfo {
     fn run(options: Options, _ctx: &mut Context) -> Result<Outcome, Failure> {
         let filter = Filter::from(&options)?;
         let conn = options.connection.connect()?;
-        let jobs = read_jobs(&conn, &filter)?;
+        let mut jobs = Vec::new();
+        read_jobs(&conn, &filter, |job| jobs.push(job))?;
         let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for info in &jobs {
             for version in info["versions"].as_array().into_iter().flatten() {
@@ -227,8 +228,14 @@ impl Module for JobInfo {
     }
 }
 
-/// The jobs the filter keeps, sorted by key, each as job_info lists it (see RETURN).
-pub(crate) fn read_jobs(conn: &Connection, filter: &Filter) -> Result<Vec<Value>, Failure> {
+/// The jobs the filter keeps, sorted by key, each as job_info lists it (see RETURN), given to
+/// `each` one at a time: a caller that keeps less of each job than this never holds the whole
+/// listing.
+pub(crate) fn read_jobs(
+    conn: &Connection,
+    filter: &Filter,
+    mut each: impl FnMut(Value),
+) -> Result<(), Failure> {
     let summaries = job_summaries(conn, filter)?;
     let mut by_job = active_tasks(conn, &summaries)?;
     let updates = update_summaries(conn, filter)?;
@@ -249,7 +256,6 @@ pub(crate) fn read_jobs(conn: &Connection, filter: &Filter) -> Result<Vec<Value>
         }
     }
 
-    let mut jobs = Vec::new();
     for summary in &summaries {
         let Some(key) = summary.job.as_ref().and_then(|j| j.key.as_ref()) else {
             continue;
@@ -259,7 +265,7 @@ pub(crate) fn read_jobs(conn: &Connection, filter: &Filter) -> Result<Vec<Value>
         if !filter.statuses.is_empty() && !job_tasks.has_any_status(&filter.statuses) {
             continue;
         }
-        jobs.push(job_json(
+        each(job_json(
             key,
             summary,
             &job_tasks,
@@ -267,7 +273,7 @@ pub(crate) fn read_jobs(conn: &Connection, filter: &Filter) -> Result<Vec<Value>
             &pending,
         ));
     }
-    Ok(jobs)
+    Ok(())
 }
 
 fn job_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobSummary>, Failure> {
@@ -303,8 +309,9 @@ struct JobTasks {
     configs: Vec<ConfigGroup>,
     /// The PENDING tasks' instance and task id, in the scheduler's order.
     pending: Vec<(i32, String)>,
-    /// Each active task: where it runs and on which ports.
-    tasks: Vec<Value>,
+    /// Each active task: where it runs and on which ports (typed, not JSON, until listed: a
+    /// large cluster's tasks all wait here until their job is listed).
+    tasks: Vec<TaskRow>,
 }
 
 impl JobTasks {
@@ -328,18 +335,36 @@ impl JobTasks {
                 self.configs.len() - 1
             }
         };
-        let group = &mut self.configs[at];
-        group.instances.push(instance);
-        self.tasks.push(json!({
-            "instance": instance,
-            "status": status.to_string(),
-            "task_id": assigned.task_id,
-            "host": assigned.slave_host,
-            "ports": assigned.assigned_ports.unwrap_or_default(),
-            "version": group.version.version,
-            "version_source": group.version.source,
-            "fingerprint": group.fingerprint,
-        }));
+        self.configs[at].instances.push(instance);
+        self.tasks.push(TaskRow {
+            instance,
+            status,
+            task_id: assigned.task_id,
+            host: assigned.slave_host,
+            ports: assigned.assigned_ports.unwrap_or_default(),
+            group: at,
+        });
+    }
+
+    /// The tasks as listed, by instance, each with its configuration's version and fingerprint.
+    fn tasks_json(&self) -> Vec<Value> {
+        let mut rows: Vec<&TaskRow> = self.tasks.iter().collect();
+        rows.sort_by_key(|row| row.instance);
+        rows.into_iter()
+            .map(|row| {
+                let group = &self.configs[row.group];
+                json!({
+                    "instance": row.instance,
+                    "status": row.status.to_string(),
+                    "task_id": row.task_id,
+                    "host": row.host,
+                    "ports": row.ports,
+                    "version": group.version.version,
+                    "version_source": group.version.source,
+                    "fingerprint": group.fingerprint,
+                })
+            })
+            .collect()
     }
 
     fn has_any_status(&self, statuses: &[ScheduleStatus]) -> bool {
@@ -384,6 +409,17 @@ impl JobTasks {
         ids.dedup();
         ids.len()
     }
+}
+
+/// One active task of a job, as read.
+struct TaskRow {
+    instance: i32,
+    status: ScheduleStatus,
+    task_id: Option<String>,
+    host: Option<String>,
+    ports: BTreeMap<String, i32>,
+    /// Its configuration, an index into `JobTasks::configs`.
+    group: usize,
 }
 
 /// One distinct configuration of a job's active tasks, with what is derived from it once.
@@ -560,7 +596,7 @@ fn job_json(
         "cron_schedule": cron_schedule,
         "next_cron_run_ms": summary.next_cron_run_ms,
         "instances": tasks.instances,
-        "tasks": sorted_by_instance(&tasks.tasks),
+        "tasks": tasks.tasks_json(),
         "stats": {
             "active": stats.active_task_count,
             "pending": stats.pending_task_count,
@@ -575,12 +611,6 @@ fn job_json(
         "recent_updates": recent,
         "pending": waiting,
     })
-}
-
-fn sorted_by_instance(tasks: &[Value]) -> Vec<&Value> {
-    let mut sorted: Vec<&Value> = tasks.iter().collect();
-    sorted.sort_by_key(|t| t["instance"].as_i64());
-    sorted
 }
 
 /// What a job is: `cron` when it has a cron schedule, else `service` or `batch`.

@@ -95,15 +95,13 @@ impl Module for SoftwareInventory {
             Vec::new(),
         )?;
         let conn = options.connection.connect()?;
-        let jobs = read_jobs(&conn, &filter)?;
-
-        let mut rows = Vec::with_capacity(jobs.len());
+        let mut rows = Vec::new();
         let mut deviations: Vec<Deviation> = Vec::new();
         let mut cluster_versions: BTreeMap<String, u64> = BTreeMap::new();
         let mut unknown = Vec::new();
         let mut mixed = Vec::new();
         let mut instance_total = 0;
-        for info in jobs {
+        read_jobs(&conn, &filter, |info| {
             let running = running_job(&info);
             let found = check(&policy, &running);
             let row = inventory_row(info, &running, &found);
@@ -120,7 +118,7 @@ impl Module for SoftwareInventory {
             instance_total += row["instances"].as_array().map_or(0, Vec::len);
             deviations.extend(found);
             rows.push(row);
-        }
+        })?;
 
         let msg = if deviations.is_empty() {
             format!(
