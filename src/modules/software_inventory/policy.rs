@@ -349,10 +349,13 @@ mod tests {
         }
     }
 
+    /// Project, version, metadata keys present, and the (rule, policy entry) pairs expected.
+    type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
     #[test]
     fn each_rule_is_found_and_named() {
         let all = ["team", "source_commit"];
-        let table: &[(&str, &str, &[&str], &[(&str, &str)])] = &[
+        let table: &[Case] = &[
             ("scorer", "1.4.2", &all, &[]),
             ("scorer", "1.9.0", &all, &[]),
             ("scorer", "1.3.7", &all, &[]),
