@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ANSIBLE_CORE_VERSION := 2.19.14
 # Every module name the one executable answers to (dispatch is on `_ansible_module_name`).
-MODULES := job job_info job_update instances quota cron_job host_info host_maintenance platform software_inventory
+MODULES := job job_info job_update instances quota cron_job host_info host_maintenance platform fair_share software_inventory
 COLLECTION := ansible_collections/aurora/scheduler
 MODULE_DIR := $(COLLECTION)/plugins/modules
 VENV := .venv
@@ -50,7 +50,7 @@ check-collection: ## every module is in the action group, so module_defaults rea
 test-rust: ## Rust tests; stale insta snapshots fail
 	INSTA_UPDATE=no cargo test --release --locked
 
-test-integration: build venv browser ## ansible-playbook tests against aurora-sim
+test-integration: build venv browser ## ansible-playbook tests against aurora-sim (TARGETS="a b" for some)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/integration/run.sh
 
 soak: build venv ## the fault-injection target for longer: FAULT_ROUNDS rounds (default 30), FAULT_SEED

@@ -1,14 +1,18 @@
 //! `make bench`: prints the figures design.md sets targets for. Figures, not pass/fail tests.
 //!
-//! Run one group with `cargo bench --bench figures -- codec` (groups: codec, sim). The simulator
-//! figures run `aurora-sim` as its own process on 127.0.0.1, as a user would.
+//! Run one group with `cargo bench --bench figures -- codec` (groups: codec, sim, fair_share).
+//! The simulator figures run `aurora-sim` as its own process on 127.0.0.1, as a user would.
 
 use std::time::{Duration, Instant};
 
+use aurora_ansible::api::aggregate::Amounts;
 use aurora_ansible::api::client::{Client, ClientConfig, RetryPolicy};
 use aurora_ansible::api::codec::{self, Encoding};
 use aurora_ansible::api::methods::{CreateJob, GetJobSummary};
 use aurora_ansible::api::types::*;
+use aurora_ansible::fair_share::{
+    allocate, damp, fit_growth, Capacity, Damped, Damping, Framework, Kind,
+};
 
 fn main() {
     let only: Vec<String> = std::env::args()
@@ -21,6 +25,9 @@ fn main() {
     }
     if wants("sim") {
         sim_figures();
+    }
+    if wants("fair_share") {
+        fair_share_figures();
     }
 }
 
@@ -299,6 +306,72 @@ fn codec_figures() {
             encode.as_secs_f64() * 1e3,
             decode.as_secs_f64() * 1e3,
             (encode + decode).as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// 1,000 frameworks of assorted worker shapes over 4 limited resources, from a fixed seed.
+fn thousand_frameworks(capacity_scale: f64) -> (Capacity, Vec<Framework>) {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |below: u64| {
+        // xorshift64*: reproducible without a crate.
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        seed.wrapping_mul(0x2545_f491_4f6c_dd1d) % below
+    };
+    let frameworks: Vec<Framework> = (0..1000)
+        .map(|i| Framework {
+            job: format!("team{:02}/prod/framework{i:04}-worker", i % 50),
+            per_worker: Amounts {
+                cpu: 0.25 * (1 + next(16)) as f64,
+                ram_mb: 256 * (1 + next(64)) as i64,
+                disk_mb: 1024 * (1 + next(32)) as i64,
+                gpu: i64::from(next(10) == 0),
+            },
+            demand: next(100) as u32,
+            weight: (1 + next(4)) as f64,
+            min_workers: u32::from(next(5) == 0),
+            max_workers: (next(3) == 0).then(|| 20 + next(60) as u32),
+        })
+        .collect();
+    let total = Amounts {
+        cpu: 20_000.0 * capacity_scale,
+        ram_mb: (40_000_000.0 * capacity_scale) as i64,
+        disk_mb: (400_000_000.0 * capacity_scale) as i64,
+        gpu: (400.0 * capacity_scale) as i64,
+    };
+    (Capacity::new(total, &Kind::ALL), frameworks)
+}
+
+fn fair_share_figures() {
+    println!("## fair_share: allocation of 1,000 frameworks over 4 resources (median; target under 5 ms)");
+    for (label, scale) in [("scarce", 0.25), ("contended", 1.0), ("ample", 4.0)] {
+        let (capacity, frameworks) = thousand_frameworks(scale);
+        let workers = allocate(&capacity, &frameworks).expect("minimums fit");
+        let allocation = median_time(Duration::from_secs(2), || {
+            std::hint::black_box(allocate(&capacity, &frameworks).expect("minimums fit"));
+        });
+        // A whole decision: the allocation, then damping and fitting from other counts.
+        let current: Vec<u32> = workers.iter().map(|n| n / 2 + 1).collect();
+        let rules = Damping::default();
+        let decision = median_time(Duration::from_secs(2), || {
+            let fair = allocate(&capacity, &frameworks).expect("minimums fit");
+            let mut damped: Vec<Damped> = frameworks
+                .iter()
+                .enumerate()
+                .map(|(i, f)| damp(current[i], fair[i], f, Some(600.0), &rules))
+                .collect();
+            fit_growth(&capacity, &frameworks, &current, &mut damped, &rules);
+            std::hint::black_box(damped);
+        });
+        let demand: u32 = frameworks.iter().map(Framework::ceiling).sum();
+        println!(
+            "{label:<9} {:>6} of {:>6} workers demanded  allocate {:>6.2} ms  with damping {:>6.2} ms",
+            workers.iter().sum::<u32>(),
+            demand,
+            allocation.as_secs_f64() * 1e3,
+            decision.as_secs_f64() * 1e3
         );
     }
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: start aurora-sim with a small sample cluster, run playbooks/demo.yml against it with
 # the platform team's inventory (the platform profile, then a microservice, a cron job and a
-# batch framework deployed through the roles, then the compliance report), show what runs through
-# the CLI and where the report is, then stop the simulator.
+# batch framework deployed through the roles, then two batch frameworks whose worker counts
+# follow their loads, then the compliance report), show what runs through the CLI and where the
+# report is, then stop the simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release}

@@ -1,10 +1,12 @@
 //! The `aurora-ansible` command line: a few direct calls to the scheduler for people and scripts,
 //! with the same connection options as the modules. `jobs` and `tasks` read, `create` and `kill`
-//! write, `call` sends any method with JSON arguments; `schema` and `docs` describe the modules.
+//! write, `call` sends any method with JSON arguments; `schema` and `docs` describe the modules;
+//! `rebalance` runs the fair-share allocator in a loop.
 
 mod docs;
 mod jobs;
 mod raw;
+mod rebalance;
 mod table;
 mod write;
 
@@ -150,6 +152,8 @@ pub enum Command {
         /// Module name, e.g. job or aurora.scheduler.job.
         module: String,
     },
+    /// Run aurora.scheduler.fair_share every SECONDS until SIGTERM: one JSON line per decision.
+    Rebalance(rebalance::RebalanceArgs),
     /// Write each module's sidecar documentation (NAME.yml), read by ansible-doc.
     Docs {
         /// Write nothing; fail listing the files that differ from what the code generates.
@@ -339,6 +343,7 @@ pub fn run(cli: &Cli, out: &mut dyn std::io::Write) -> Result<(), CliError> {
         Command::Call { method, json } => raw::call(&client()?, method, json, out),
         Command::Schema { module } => docs::schema(crate::modules::ALL, module, out),
         Command::Docs { check, dir } => docs::docs(crate::modules::ALL, *check, dir, out),
+        Command::Rebalance(args) => rebalance::rebalance(&cli.connection, args, out),
     }
 }
 

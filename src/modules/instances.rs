@@ -10,28 +10,20 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
-use crate::api::keys::ranges;
-use crate::api::types::{
-    JobKey, JobUpdateKey, JobUpdateRequest, JobUpdateSettings, JobUpdateStatus, JobUpdateStrategy,
-    JobUpdateSummary, Metadata, ScheduledTask, TaskConfig,
-};
-use crate::spec::update::{settings as update_settings, UpdateOptions};
+use crate::api::types::{JobKey, JobUpdateKey, JobUpdateStatus, JobUpdateSummary};
 use crate::spec::MaxTasksPerJob;
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::job_key::JobKeyOptions;
 use super::support::races::MAX_ROUNDS;
-use super::support::tasks::{config, counts_by_status, describe_ids, instance_id};
-use super::support::updates::{
-    client_update_id, describe, metadata_value, update_json, OnConflict, Start,
+use super::support::scaling::{
+    own_update_settings, running_template, scales_to, scaling_request, sorted_ids, Change,
 };
+use super::support::tasks::{config, counts_by_status};
+use super::support::updates::{describe, update_json, OnConflict, Start};
 use super::support::wait::{secs_since, Deadline};
 
 pub struct Instances;
-
-/// The metadata key of the updates this module starts: the instance count they scale to, so
-/// that another run asking for the same count joins the update instead of adding again.
-pub const INSTANCE_COUNT_KEY: &str = "org.apache.aurora.ansible.instance_count";
 
 /// Options of `aurora.scheduler.instances`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -84,9 +76,9 @@ impl Module for Instances {
                 "Grows or shrinks a running service job to C(count) instances, the elastic-worker \
                  case, through the scheduler's job updater: an update of the configuration of the \
                  lowest running instance, limited (C(updateOnlyTheseInstances)) to the instances \
-                 added or removed, rolled out with the settings of the job's last update (or \
-                 Aurora's defaults). New instances get the ids after the highest active one; \
-                 surplus instances are removed, highest ids first.",
+                 added or removed, rolled out with the settings of the job's last update that \
+                 was not itself a scaling (or Aurora's defaults). New instances get the ids \
+                 after the highest active one; surplus instances are removed, highest ids first.",
             )
             .description(
                 "Unchanged when the job already has C(count) active instances. The configuration \
@@ -185,6 +177,14 @@ impl Scaling {
         }
     }
 
+    /// The message of a run whose update (started or joined) rolled forward.
+    fn went(&self, before: i32) -> String {
+        format!(
+            "{} went from {before} to {} instances: {}",
+            self.key, self.wanted, self.done
+        )
+    }
+
     fn so_far(&self) -> Outcome {
         let mut outcome = Outcome::changed(self.changed)
             .msg(self.done.clone())
@@ -205,9 +205,10 @@ impl Scaling {
     }
 }
 
-/// One round: reads the job; done (`Some(msg)`) when it has the count asked for, or after
-/// starting or joining the update that scales it without waiting; another round (`None`)
-/// after an update this run followed or waited out ended, to read the count it left.
+/// One round: reads the job; done (`Some(msg)`) when it has the count asked for, after starting
+/// or joining the update that scales it without waiting, or when another run's update followed
+/// this run's; another round (`None`) after an update this run followed or waited out ended,
+/// to read the count it left.
 fn round(
     conn: &Connection,
     o: &Options,
@@ -219,17 +220,11 @@ fn round(
     let wanted = o.count;
     let active = conn.active_tasks(&key, true)?;
     let ids = sorted_ids(&active);
-    let Some(&lowest) = ids.first() else {
+    let Some(template) = running_template(&active) else {
         return Err(Failure::new(format!(
             "{key} has no active instances; create it first with aurora.scheduler.job"
         )));
     };
-    let template = active
-        .iter()
-        .filter(|t| instance_id(t) == lowest)
-        .find_map(config)
-        .cloned()
-        .unwrap_or_default();
     if !active.iter().filter_map(config).any(|c| c.is_service) {
         return Err(Failure::new(format!(
             "{key} is a batch job; instances sets the size of services (a batch job's \
@@ -246,7 +241,7 @@ fn round(
     }
     if change.is_none() {
         return Ok(Some(if scaling.changed {
-            format!("{key} went from {before} to {wanted} instances")
+            scaling.went(before)
         } else {
             format!("{key} already has {wanted} instances")
         }));
@@ -259,7 +254,8 @@ fn round(
             change.describe()
         )));
     }
-    let request = scaling_request(conn, &key, template, &change, wanted)?;
+    let settings = own_update_settings(conn, &key)?;
+    let request = scaling_request(template, &change, wanted, settings, Vec::new())?;
     match conn.begin_update(request, "aurora.scheduler.instances")? {
         // Another run scaled the job since this round read it: read the count again.
         Start::Unchanged => Ok(None),
@@ -276,7 +272,7 @@ fn round(
                 return Ok(Some(scaling.done.clone()));
             }
             follow(conn, scaling, &update_key, deadline)?;
-            Ok(None)
+            rolled_forward(conn, scaling, &update_key)
         }
     }
 }
@@ -292,8 +288,7 @@ fn meet(
     update: &JobUpdateSummary,
     deadline: &Deadline,
 ) -> Result<Option<String>, Failure> {
-    let same_count = metadata_value(update, INSTANCE_COUNT_KEY) == Some(&o.count.to_string());
-    if !same_count {
+    if !scales_to(update, o.count) {
         conn.wait_out_update(update, o.on_conflict, ctx.check_mode, deadline)?;
         return Ok(None);
     }
@@ -311,6 +306,26 @@ fn meet(
         return Ok(Some(scaling.done.clone()));
     }
     follow(conn, scaling, &update_key, deadline)?;
+    rolled_forward(conn, scaling, &update_key)
+}
+
+/// This run's update (started or joined) rolled forward. When another update of the job came
+/// after it, the run ends there, as if it had come first: fighting the later run round after
+/// round would leave neither count. Otherwise another round reads the count the update left:
+/// a plan read just before another run's update landed can leave a count other than the one
+/// asked for, and the next round scales from there.
+fn rolled_forward(
+    conn: &Connection,
+    scaling: &Scaling,
+    update_key: &JobUpdateKey,
+) -> Result<Option<String>, Failure> {
+    let newest = conn.job_updates(&scaling.key)?.into_iter().next();
+    if newest
+        .and_then(|u| u.key)
+        .is_some_and(|key| key != *update_key)
+    {
+        return Ok(Some(scaling.went(scaling.count_before.unwrap_or_default())));
+    }
     Ok(None)
 }
 
@@ -340,141 +355,6 @@ fn follow(
         )));
     }
     Ok(())
-}
-
-/// The update that adds or removes the instances of `change` and nothing else: the running
-/// configuration `template`, `updateOnlyTheseInstances` set to those ids, and an instance count
-/// that puts added ids inside the job and removed ids outside it (api-reference §4.6.1 check 11,
-/// §4.6.2).
-fn scaling_request(
-    conn: &Connection,
-    key: &JobKey,
-    template: TaskConfig,
-    change: &Change,
-    wanted: i32,
-) -> Result<JobUpdateRequest, Failure> {
-    let (scope, instance_count) = change.scope(wanted);
-    let previous = last_update_settings(conn, key)?;
-    let settings = scaling_settings(previous, &scope, template.sla_policy.is_some())?;
-    let metadata = vec![
-        client_update_id(),
-        Metadata {
-            key: Some(INSTANCE_COUNT_KEY.to_string()),
-            value: Some(wanted.to_string()),
-        },
-    ];
-    Ok(JobUpdateRequest {
-        task_config: Some(template),
-        instance_count,
-        settings: Some(settings),
-        metadata: Some(metadata),
-    })
-}
-
-/// The settings of the job's newest update, if it has one.
-fn last_update_settings(
-    conn: &Connection,
-    key: &JobKey,
-) -> Result<Option<JobUpdateSettings>, Failure> {
-    let Some(newest) = conn.job_updates(key)?.into_iter().next() else {
-        return Ok(None);
-    };
-    let Some(update_key) = newest.key else {
-        return Ok(None);
-    };
-    Ok(conn
-        .update_details(&update_key)?
-        .and_then(|d| d.update)
-        .and_then(|u| u.instructions)
-        .and_then(|i| i.settings))
-}
-
-/// The job's update settings (Aurora's defaults without one) limited to `scope`, never waiting
-/// for pulses nor pausing itself, and SLA-aware only when the configuration has an SLA policy.
-fn scaling_settings(
-    previous: Option<JobUpdateSettings>,
-    scope: &[i32],
-    has_sla_policy: bool,
-) -> Result<JobUpdateSettings, Failure> {
-    let mut settings = match previous {
-        Some(settings) => settings,
-        None => update_settings(&UpdateOptions::default(), "update", 1, false, false)
-            .map_err(|e| Failure::new(e.to_string()))?,
-    };
-    settings.update_only_these_instances = Some(ranges(scope.to_vec()));
-    settings.block_if_no_pulses_after_ms = None;
-    settings.sla_aware = Some(settings.sla_aware == Some(true) && has_sla_policy);
-    match &mut settings.update_strategy {
-        Some(JobUpdateStrategy::BatchStrategy(batch)) => batch.autopause_after_batch = false,
-        Some(JobUpdateStrategy::VarBatchStrategy(batch)) => batch.autopause_after_batch = false,
-        _ => {}
-    }
-    Ok(settings)
-}
-
-/// How the instance ids change.
-#[derive(Debug, PartialEq)]
-enum Change {
-    None,
-    /// New instance ids, after the highest active one.
-    Add(Vec<i32>),
-    /// The highest ids, removed.
-    Remove(Vec<i32>),
-}
-
-impl Change {
-    /// From the active ids (sorted) to `wanted` instances.
-    fn between(ids: &[i32], wanted: i32) -> Change {
-        let current = ids.len() as i32;
-        let highest = ids.last().copied().unwrap_or(-1);
-        if wanted > current {
-            Change::Add((highest + 1..=highest + wanted - current).collect())
-        } else if wanted < current {
-            let mut gone = ids[wanted as usize..].to_vec();
-            gone.sort_unstable();
-            Change::Remove(gone)
-        } else {
-            Change::None
-        }
-    }
-
-    fn is_none(&self) -> bool {
-        matches!(self, Change::None)
-    }
-
-    /// The update's `updateOnlyTheseInstances` and `instanceCount`: added ids fall below the
-    /// count, removed ids at or above it, and no other instance is in scope (§4.6.2).
-    fn scope(&self, wanted: i32) -> (Vec<i32>, i32) {
-        match self {
-            Change::Add(ids) => (ids.clone(), ids.iter().max().map_or(wanted, |m| m + 1)),
-            Change::Remove(ids) => (ids.clone(), ids.iter().min().copied().unwrap_or(wanted)),
-            Change::None => (Vec::new(), wanted),
-        }
-    }
-
-    fn to_json(&self) -> Value {
-        match self {
-            Change::None => json!({}),
-            Change::Add(ids) => json!({"add": ids}),
-            Change::Remove(ids) => json!({"remove": ids}),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Change::None => "no change".to_string(),
-            Change::Add(ids) => format!("adds instances {}", describe_ids(ids)),
-            Change::Remove(ids) => format!("removes instances {}", describe_ids(ids)),
-        }
-    }
-}
-
-/// The distinct active instance ids, lowest first.
-fn sorted_ids(active: &[ScheduledTask]) -> Vec<i32> {
-    let mut ids: Vec<i32> = active.iter().map(instance_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
 
 const EXAMPLES: &str = r#"- name: Scale the workers to the queue's length, at most 40
@@ -547,85 +427,3 @@ durations:
   type: dict
   sample: {total_secs: 4.2, wait_secs: 3.9}
 "#;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn growing_adds_ids_after_the_highest_active_one() {
-        assert_eq!(
-            Change::between(&[0, 1, 4], 5).to_json(),
-            json!({"add": [5, 6]})
-        );
-    }
-
-    #[test]
-    fn shrinking_removes_the_highest_ids() {
-        assert_eq!(
-            Change::between(&[0, 1, 2, 3], 2).to_json(),
-            json!({"remove": [2, 3]})
-        );
-        assert!(Change::between(&[0, 1], 2).is_none());
-    }
-
-    #[test]
-    fn the_update_reaches_only_the_instances_added_or_removed() {
-        // (active ids, wanted) -> (updateOnlyTheseInstances, instanceCount)
-        let cases: &[(&[i32], i32, &[i32], i32)] = &[
-            (&[0, 1, 2], 5, &[3, 4], 5),
-            (&[0, 1, 4], 5, &[5, 6], 7),
-            (&[0, 1, 2, 3], 2, &[2, 3], 2),
-            (&[0, 2, 7], 1, &[2, 7], 2),
-        ];
-        for (ids, wanted, scope, count) in cases {
-            let (got_scope, got_count) = Change::between(ids, *wanted).scope(*wanted);
-            assert_eq!(
-                (got_scope.as_slice(), got_count),
-                (*scope, *count),
-                "{ids:?} to {wanted}"
-            );
-        }
-    }
-
-    #[test]
-    fn scaling_keeps_the_jobs_update_settings_but_never_waits_for_pulses_or_pauses() {
-        let previous = JobUpdateSettings {
-            update_group_size: 3,
-            min_wait_in_instance_running_ms: 30_000,
-            block_if_no_pulses_after_ms: Some(60_000),
-            sla_aware: Some(true),
-            update_strategy: Some(JobUpdateStrategy::BatchStrategy(
-                crate::api::types::BatchJobUpdateStrategy {
-                    group_size: 3,
-                    autopause_after_batch: true,
-                },
-            )),
-            ..JobUpdateSettings::default()
-        };
-        let settings = scaling_settings(Some(previous), &[3, 4, 6], false).unwrap();
-        assert_eq!(settings.update_group_size, 3);
-        assert_eq!(settings.min_wait_in_instance_running_ms, 30_000);
-        assert_eq!(settings.block_if_no_pulses_after_ms, None);
-        assert_eq!(settings.sla_aware, Some(false));
-        assert!(matches!(
-            settings.update_strategy,
-            Some(JobUpdateStrategy::BatchStrategy(b)) if !b.autopause_after_batch && b.group_size == 3
-        ));
-        let scope: Vec<(i32, i32)> = settings
-            .update_only_these_instances
-            .unwrap_or_default()
-            .iter()
-            .map(|r| (r.first, r.last))
-            .collect();
-        assert_eq!(scope, [(3, 4), (6, 6)]);
-    }
-
-    #[test]
-    fn a_job_never_updated_scales_with_aurora_default_settings() {
-        let settings = scaling_settings(None, &[2], false).unwrap();
-        assert_eq!(settings.update_group_size, 1);
-        assert_eq!(settings.min_wait_in_instance_running_ms, 45_000);
-        assert!(settings.rollback_on_failure);
-    }
-}

@@ -23,6 +23,7 @@ use super::support::job_key::JobKeyOptions;
 use super::support::tasks::config;
 use super::support::updates::{describe, metadata_value, summary_status, update_json};
 use super::support::wait::{secs_since, Deadline};
+use super::support::web::web_client;
 
 pub struct JobUpdate;
 
@@ -386,10 +387,10 @@ fn pulsed(
             ))
             .field("update", update_json(&update)));
     }
-    let http = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(o.connection.timeout.max(1)))
-        .build()
-        .map_err(|e| Failure::new(format!("health_url: cannot build an HTTP client: {e}")))?;
+    let http = web_client(
+        "health_url",
+        Duration::from_secs(o.connection.timeout.max(1)),
+    )?;
     let pause = Duration::from_secs_f64(o.pulse_every);
     let mut pulses = 0u32;
     loop {

@@ -4,6 +4,7 @@
 use crate::ansible::AnyModule;
 
 pub mod cron_job;
+pub mod fair_share;
 pub mod host_info;
 pub mod host_maintenance;
 pub mod instances;
@@ -26,6 +27,7 @@ pub const ALL: &[&dyn AnyModule] = &[
     &host_info::HostInfo,
     &host_maintenance::HostMaintenance,
     &platform::Platform,
+    &fair_share::FairShare,
     &software_inventory::SoftwareInventory,
 ];
 

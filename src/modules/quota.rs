@@ -98,6 +98,7 @@ impl Module for Quota {
                 cpu: cpu.unwrap_or(current.cpu),
                 ram_mb: ram_mb.unwrap_or(current.ram_mb),
                 disk_mb: disk_mb.unwrap_or(current.disk_mb),
+                gpu: current.gpu,
             },
         };
         let changed = target != current;
@@ -169,7 +170,11 @@ fn requested(o: &Options) -> Result<Requested, Failure> {
     Ok(wanted)
 }
 
-fn read_quota(client: &crate::api::client::Client, role: &str) -> Result<GetQuotaResult, Failure> {
+/// The quota of `role` and what its jobs consume (shared with `fair_share`).
+pub(crate) fn read_quota(
+    client: &crate::api::client::Client,
+    role: &str,
+) -> Result<GetQuotaResult, Failure> {
     let response = client
         .call_ok(&GetQuota {
             owner_role: Some(role.to_string()),

@@ -64,6 +64,7 @@ fn per_instance(job: &PlannedJob) -> Amounts {
         cpu: task.resources.cpu,
         ram_mb: whole_mib(task.resources.ram),
         disk_mb: whole_mib(task.resources.disk),
+        gpu: task.resources.gpu,
     }
 }
 
@@ -167,6 +168,8 @@ pub fn preflight(jobs: &[PlannedJob], view: &SchedulerView, names: &Names) -> Pr
         cpu: needed.cpu.max(0.0),
         ram_mb: needed.ram_mb.max(0),
         disk_mb: needed.disk_mb.max(0),
+        // GPUs are not quota (Amounts::of).
+        gpu: 0,
     };
     if !positive.fits_in(left) {
         let why = if quota == Amounts::default() {

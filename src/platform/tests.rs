@@ -354,6 +354,7 @@ fn amounts(cpu: f64, ram_mb: i64, disk_mb: i64) -> Amounts {
         cpu,
         ram_mb,
         disk_mb,
+        gpu: 0,
     }
 }
 

@@ -7,6 +7,8 @@ pub mod instances;
 pub mod job_key;
 pub mod job_model;
 pub mod races;
+pub mod scaling;
 pub mod tasks;
 pub mod updates;
 pub mod wait;
+pub mod web;

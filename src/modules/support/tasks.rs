@@ -41,6 +41,15 @@ impl Connection {
             statuses: (!statuses.is_empty()).then(|| statuses.to_vec()),
             ..TaskQuery::default()
         };
+        self.query_tasks(query, with_configs)
+    }
+
+    /// The tasks a query finds, with their configurations when `with_configs`.
+    pub fn query_tasks(
+        &self,
+        query: TaskQuery,
+        with_configs: bool,
+    ) -> Result<Vec<ScheduledTask>, ClientError> {
         let response = if with_configs {
             self.client
                 .call_ok(&GetTasksStatus { query: Some(query) })?

@@ -207,6 +207,14 @@ impl Connection {
         Ok(last_rolled_back(self.job_updates(job)?, fingerprint))
     }
 
+    /// Every update of the jobs of `role` the scheduler keeps, in one call.
+    pub fn role_updates(&self, role: &str) -> Result<Vec<JobUpdateSummary>, ClientError> {
+        self.update_summaries(JobUpdateQuery {
+            role: Some(role.to_string()),
+            ..JobUpdateQuery::default()
+        })
+    }
+
     /// The update of `job` in flight (any active status), if there is one.
     pub fn active_update(&self, job: &JobKey) -> Result<Option<JobUpdateSummary>, ClientError> {
         let query = JobUpdateQuery {

@@ -58,7 +58,11 @@ pair scale_other_wait
 pair drain
 again drain
 run_playbook "$TARGET/pair.yml" -e step=restore -e who=a -e start_at=0 -e "proxy_url=$PROXY_URL" \
-  -e "out=$WORK/restore.json" >/dev/null
+  -e "out=$WORK/restore.json" >"$WORK/restore.log" 2>&1 || {
+  echo "  restore: the hosts could not be put back in service"
+  tail -n 30 "$WORK/restore.log"
+  failed=1
+}
 
 # Two runs may send the same write (two identical createJob calls): the proxy's figures are
 # shown, not its duplicate rule, which holds within one run (the faults target).
