@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 ANSIBLE_CORE_VERSION := 2.19.14
 # Every module name the one executable answers to (dispatch is on `_ansible_module_name`).
-MODULES := job job_info job_update instances quota cron_job host_info host_maintenance platform fair_share
+MODULES := job job_info job_update instances quota cron_job host_info host_maintenance platform fair_share software_inventory
 COLLECTION := ansible_collections/aurora/scheduler
 MODULE_DIR := $(COLLECTION)/plugins/modules
 VENV := .venv
@@ -13,7 +13,7 @@ RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
 # The module executable is built with Cargo's `module` profile (small: Ansible copies it per task).
 MODULE_BUILD := $(or $(CARGO_TARGET_DIR),target)/module
 
-.PHONY: help build venv test check-collection test-rust test-integration soak fuzz demo bench collection fmt lint clean
+.PHONY: help build venv browser test check-collection test-rust test-integration soak fuzz demo bench collection fmt lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -39,6 +39,9 @@ $(VENV)/.ansible-core-$(ANSIBLE_CORE_VERSION):
 
 test: check-collection test-rust test-integration ## every test: Rust (unit, conformance, snapshots) then ansible-playbook
 
+browser: ## headless Chromium (Debian package) for the compliance report's HTML test, installed when missing
+	scripts/install_chromium.sh
+
 check-collection: ## every module is in the action group, so module_defaults reach it
 	@for m in $(MODULES); do \
 	  grep -Eq "^ +- $$m$$" $(COLLECTION)/meta/runtime.yml || { echo "module $$m is missing from action_groups.all in meta/runtime.yml" >&2; exit 1; }; \
@@ -47,7 +50,7 @@ check-collection: ## every module is in the action group, so module_defaults rea
 test-rust: ## Rust tests; stale insta snapshots fail
 	INSTA_UPDATE=no cargo test --release --locked
 
-test-integration: build venv ## ansible-playbook tests against aurora-sim (TARGETS="a b" for some)
+test-integration: build venv browser ## ansible-playbook tests against aurora-sim (TARGETS="a b" for some)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/integration/run.sh
 
 soak: build venv ## the fault-injection target for longer: FAULT_ROUNDS rounds (default 30), FAULT_SEED

@@ -2,7 +2,8 @@
 # make bench: prints the figures design.md sets targets for: the codec, the simulator and the
 # fair-share allocation (benches/figures.rs), then the modules (scripts/bench_modules.py), job_info
 # over a large cluster (scripts/bench_job_info.py), the scheduler calls of a rebalance
-# (scripts/bench_fair_share.py) and aurora-sim's memory under a body made to expand
+# (scripts/bench_fair_share.py), the compliance report over 5,000 jobs
+# (scripts/bench_compliance.py) and aurora-sim's memory under a body made to expand
 # (scripts/bench_sim_amplification.py). Figures, not tests.
 # Arguments name figure groups of benches/figures.rs (codec, sim, fair_share); with any, the
 # modules are skipped.
@@ -14,5 +15,6 @@ if [ $# -eq 0 ]; then
   .venv/bin/python3 scripts/bench_modules.py
   .venv/bin/python3 scripts/bench_job_info.py
   .venv/bin/python3 scripts/bench_fair_share.py
+  .venv/bin/python3 scripts/bench_compliance.py
   .venv/bin/python3 scripts/bench_sim_amplification.py
 fi

@@ -2,7 +2,8 @@
 # make demo: start aurora-sim with a small sample cluster, run playbooks/demo.yml against it with
 # the platform team's inventory (the platform profile, then a microservice, a cron job and a
 # batch framework deployed through the roles, then two batch frameworks whose worker counts
-# follow their loads), show what runs through the CLI, then stop the simulator.
+# follow their loads, then the compliance report), show what runs through the CLI and where the
+# report is, then stop the simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release}
@@ -19,7 +20,8 @@ export AURORA_SCHEDULER_URL=$(head -n1 "$log")
 [ -n "$AURORA_SCHEDULER_URL" ] || { echo "aurora-sim did not start" >&2; exit 1; }
 echo "aurora-sim serving a 6-host, 3-rack cluster at $AURORA_SCHEDULER_URL (20x virtual time)"
 
-ANSIBLE_CONFIG=$PWD/ansible.cfg ansible-playbook -i inventories/demo playbooks/demo.yml
+report=$PWD/build/compliance-report
+ANSIBLE_CONFIG=$PWD/ansible.cfg ansible-playbook -i inventories/demo playbooks/demo.yml -e "report_dir=$report"
 
 echo
 echo "\$ aurora-ansible jobs"
@@ -27,5 +29,8 @@ echo "\$ aurora-ansible jobs"
 echo
 echo "\$ aurora-ansible tasks fraud/prod/scorer"
 "$BIN/aurora-ansible" tasks fraud/prod/scorer
+echo
+echo "The compliance report (JSON, CSV, and a page to open in a browser):"
+ls -1 "$report"/software-inventory.*
 echo
 echo "Done. The simulator stops with this script."

@@ -10,10 +10,11 @@ use serde_json::{Map, Value};
 pub const NO_LOG_PLACEHOLDER: &str = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER";
 const HIDDEN: &str = "********";
 
-/// `value` with every occurrence of the secrets hidden.
-pub fn remove_values(value: &Value, secrets: &BTreeSet<String>) -> Value {
+/// `value` with every occurrence of the secrets hidden. Takes the value, so that a large result
+/// (the software inventory of a whole cluster) is not copied when there is nothing to hide.
+pub fn remove_values(value: Value, secrets: &BTreeSet<String>) -> Value {
     if secrets.is_empty() {
-        return value.clone();
+        return value;
     }
     // Longest first, so that a secret containing another is hidden whole.
     let mut ordered: Vec<&str> = secrets
@@ -25,29 +26,29 @@ pub fn remove_values(value: &Value, secrets: &BTreeSet<String>) -> Value {
     hide(value, &ordered)
 }
 
-fn hide(value: &Value, secrets: &[&str]) -> Value {
+fn hide(value: Value, secrets: &[&str]) -> Value {
     match value {
         Value::String(text) if secrets.contains(&text.as_str()) => {
             Value::String(NO_LOG_PLACEHOLDER.to_owned())
         }
-        Value::String(text) => Value::String(hide_inside(text, secrets)),
+        Value::String(text) => Value::String(hide_inside(&text, secrets)),
         Value::Number(number) => {
             let text = number.to_string();
             if secrets.iter().any(|s| text.contains(s)) {
                 Value::String(NO_LOG_PLACEHOLDER.to_owned())
             } else {
-                value.clone()
+                Value::Number(number)
             }
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| hide(v, secrets)).collect()),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| hide(v, secrets)).collect()),
         Value::Object(map) => {
             let hidden: Map<String, Value> = map
-                .iter()
-                .map(|(k, v)| (hide_inside(k, secrets), hide(v, secrets)))
+                .into_iter()
+                .map(|(k, v)| (hide_inside(&k, secrets), hide(v, secrets)))
                 .collect();
             Value::Object(hidden)
         }
-        Value::Null | Value::Bool(_) => value.clone(),
+        Value::Null | Value::Bool(_) => value,
     }
 }
 
@@ -112,7 +113,7 @@ mod tests {
     fn a_url_password_is_hidden_inside_longer_strings() {
         let secrets: BTreeSet<String> = url_passwords("https://u:pw-123@h").into_iter().collect();
         let masked = remove_values(
-            &serde_json::json!({"scheduler_url": "https://u:pw-123@h", "msg": "at https://u:pw-123@h/api"}),
+            serde_json::json!({"scheduler_url": "https://u:pw-123@h", "msg": "at https://u:pw-123@h/api"}),
             &secrets,
         );
         assert_eq!(

@@ -72,7 +72,7 @@ pub fn module_result(modules: &[&dyn AnyModule], args_path: &Path, env: EnvLooku
             result.remove("warnings");
         }
     }
-    remove_values(&Value::Object(result), &run.secrets)
+    remove_values(Value::Object(result), &run.secrets)
 }
 
 /// What one run learnt before it ended, kept outside `catch_unwind` so that a panic's result

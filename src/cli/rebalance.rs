@@ -200,7 +200,7 @@ fn decide(module: &dyn AnyModule, params: &Map<String, Value>, check_mode: bool)
     let mut line = Map::new();
     line.insert("time".into(), json!(now()));
     line.extend(result);
-    remove_values(&Value::Object(line), &checked.secrets)
+    remove_values(Value::Object(line), &checked.secrets)
 }
 
 /// Now, as ISO 8601 UTC.

@@ -91,6 +91,13 @@ pub struct Options {
     /// run at the same time) is always joined instead.
     #[serde(default)]
     pub on_conflict: OnConflict,
+
+    /// Roll out a configuration whose last update ROLLED_BACK. Without it such a rollout is
+    /// refused, naming that update and its reason, and the job is left alone: a pipeline
+    /// re-run on a known-bad version does not take instances down again. Configurations are
+    /// told apart by the fingerprint the module tags its updates with.
+    #[serde(default)]
+    pub retry_failed: bool,
 }
 
 fn default_true() -> bool {
@@ -323,6 +330,11 @@ fn present_round(
         report.msg = format!("{key} already runs this configuration");
         return Ok(Round::done(report));
     }
+    if !o.retry_failed {
+        if let Some(failed) = conn.rolled_back_update(&key, fingerprint)? {
+            return Err(known_bad(conn, &failed, fingerprint));
+        }
+    }
     report.changed = true;
     report.plan = Some(plan.to_json());
     if ctx.check_mode {
@@ -353,6 +365,21 @@ fn present_round(
         return Ok(Round::done(report));
     }
     finish_update(conn, o, &job, &update_key, deadline, report).map(Round::done)
+}
+
+/// The refusal to roll out again a configuration whose last update rolled back.
+fn known_bad(conn: &Connection, failed: &JobUpdateSummary, fingerprint: &str) -> Failure {
+    let update_key = failed.key.clone().unwrap_or_default();
+    Failure::new(format!(
+        "{} rolled out this very configuration (fingerprint {fingerprint}) and ROLLED_BACK: {}; \
+         not rolling it out again: fix the configuration, or set retry_failed=true to try it \
+         once more",
+        describe(&update_key),
+        conn.update_failure_reason(&update_key)
+    ))
+    .field("update", update_json(failed))
+    .field("update_id", json!(update_key.id))
+    .field("fingerprint", json!(fingerprint))
 }
 
 /// The failure of a run whose job other runs kept changing under it.
@@ -1031,6 +1058,13 @@ const RETURN: &str = r#"job:
   returned: always
   type: str
   sample: www-data/prod/hello
+fingerprint:
+  description: >-
+    The fingerprint of the configuration refused because its last update ROLLED_BACK (see
+    C(retry_failed)); C(update) and C(update_id) name that update.
+  returned: when a rollout is refused
+  type: str
+  sample: 5d1c0e7a9b3f2264
 scheduler_url:
   description: The scheduler the module talked to.
   returned: always

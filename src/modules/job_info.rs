@@ -16,9 +16,10 @@ use crate::api::client::ClientError;
 use crate::api::keys::check_identifier;
 use crate::api::methods::{GetJobSummary, GetJobUpdateSummaries, GetPendingReason};
 use crate::api::types::{
-    Container, Image, JobKey, JobSummary, JobUpdateQuery, JobUpdateSummary, Resource,
-    Result as Payload, ScheduleStatus, ScheduledTask, TaskConfig, TaskQuery,
+    JobKey, JobSummary, JobUpdateQuery, JobUpdateSummary, Resource, Result as Payload,
+    ScheduleStatus, ScheduledTask, TaskConfig, TaskQuery,
 };
+use crate::spec::provenance::{config_fingerprint, image, version_of, Version};
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::tasks::{config, describe_ids, instance_id, status, task_id};
@@ -91,8 +92,9 @@ impl TaskStatus {
 }
 
 /// The filters, checked once.
-struct Filter {
-    role: Option<String>,
+pub(crate) struct Filter {
+    /// Only the jobs of these roles; every role when empty.
+    roles: Vec<String>,
     environment: Option<String>,
     name: Option<Regex>,
     statuses: Vec<ScheduleStatus>,
@@ -100,34 +102,75 @@ struct Filter {
 
 impl Filter {
     fn from(o: &Options) -> Result<Filter, Failure> {
-        for (option, value) in [("role", &o.role), ("environment", &o.environment)] {
-            if let Some(value) = value {
-                check_identifier(option, value)
-                    .map_err(|e| Failure::new(format!("{option}: {}", e.0)))?;
-            }
+        let statuses = o.status.iter().map(|s| s.wire()).collect();
+        Filter::new(
+            ("role", o.role.iter().cloned().collect()),
+            o.environment.clone(),
+            o.name.as_deref(),
+            statuses,
+        )
+    }
+
+    /// `roles` names the option the roles came from, for messages.
+    pub(crate) fn new(
+        roles: (&str, Vec<String>),
+        environment: Option<String>,
+        name: Option<&str>,
+        statuses: Vec<ScheduleStatus>,
+    ) -> Result<Filter, Failure> {
+        let (roles_option, roles) = roles;
+        for role in &roles {
+            check_identifier(roles_option, role)
+                .map_err(|e| Failure::new(format!("{roles_option}: {}", e.0)))?;
         }
-        let name = o
-            .name
-            .as_deref()
+        if let Some(value) = &environment {
+            check_identifier("environment", value)
+                .map_err(|e| Failure::new(format!("environment: {}", e.0)))?;
+        }
+        let name = name
             .map(Regex::new)
             .transpose()
             .map_err(|e| Failure::new(format!("name: not a regular expression: {e}")))?;
         Ok(Filter {
-            role: o.role.clone(),
-            environment: o.environment.clone(),
+            roles,
+            environment,
             name,
-            statuses: o.status.iter().map(|s| s.wire()).collect(),
+            statuses,
         })
     }
 
+    /// The role to ask the scheduler for: the one role when there is exactly one, else every
+    /// role (the others are filtered out here).
+    fn scheduler_role(&self) -> Option<String> {
+        match self.roles.as_slice() {
+            [role] => Some(role.clone()),
+            _ => None,
+        }
+    }
+
     fn keeps(&self, key: &JobKey) -> bool {
-        self.environment
-            .as_deref()
-            .is_none_or(|env| key.environment.as_deref() == Some(env))
+        (self.roles.is_empty()
+            || key
+                .role
+                .as_deref()
+                .is_some_and(|role| self.roles.iter().any(|r| r == role)))
+            && self
+                .environment
+                .as_deref()
+                .is_none_or(|env| key.environment.as_deref() == Some(env))
             && self
                 .name
                 .as_ref()
                 .is_none_or(|re| re.is_match(key.name.as_deref().unwrap_or("")))
+    }
+
+    /// What the jobs were read from, for messages.
+    pub(crate) fn scope(&self) -> String {
+        if self.roles.is_empty() {
+            "the cluster".to_string()
+        } else {
+            self.roles.join(", ")
+        }
     }
 }
 
@@ -141,12 +184,14 @@ impl Module for JobInfo {
                 "Read-only: lists the jobs of a role, or of the whole cluster, with per job the \
                  instances by status, the running configurations (config groups with their \
                  instance ranges, resources, tier, container image and metadata), the software \
-                 versions they run (the C(version) metadata), the active update and the recent \
-                 ones, and why PENDING tasks are not scheduled.",
+                 versions they run, per instance, the active update and the recent ones, and \
+                 why PENDING tasks are not scheduled. Cron jobs are listed with their template.",
             )
             .description(
                 "C(versions) answers \"which software versions run on the cluster\": each \
-                 version with the jobs running it.",
+                 version with the jobs running it. A version is the C(version) metadata the \
+                 platform stamps, else the container image's tag, else C(unknown); never left \
+                 out.",
             )
             .note(
                 "A few calls in all: the job summaries, the active tasks without their \
@@ -162,67 +207,78 @@ impl Module for JobInfo {
     fn run(options: Options, _ctx: &mut Context) -> Result<Outcome, Failure> {
         let filter = Filter::from(&options)?;
         let conn = options.connection.connect()?;
-
-        let summaries = job_summaries(&conn, &filter)?;
-        let mut by_job = active_tasks(&conn, &summaries)?;
-        let updates = update_summaries(&conn, &filter)?;
-        let any_pending = by_job.values().any(|tasks| !tasks.pending.is_empty());
-        let pending = if any_pending {
-            pending_reasons(&conn, &filter)?
-        } else {
-            BTreeMap::new()
-        };
-
-        let mut updates_by_job: BTreeMap<String, Vec<&JobUpdateSummary>> = BTreeMap::new();
-        for update in &updates {
-            if let Some(job) = update.key.as_ref().and_then(|k| k.job.as_ref()) {
-                updates_by_job
-                    .entry(job.to_string())
-                    .or_default()
-                    .push(update);
-            }
-        }
-
         let mut jobs = Vec::new();
+        read_jobs(&conn, &filter, |job| jobs.push(job))?;
         let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for summary in &summaries {
-            let Some(key) = summary.job.as_ref().and_then(|j| j.key.as_ref()) else {
-                continue;
-            };
-            let name = key.to_string();
-            let job_tasks = by_job.remove(&name).unwrap_or_default();
-            if !filter.statuses.is_empty() && !job_tasks.has_any_status(&filter.statuses) {
-                continue;
-            }
-            let info = job_json(
-                key,
-                summary,
-                &job_tasks,
-                updates_by_job.get(&name).map_or(&[][..], Vec::as_slice),
-                &pending,
-            );
+        for info in &jobs {
             for version in info["versions"].as_array().into_iter().flatten() {
-                if let Some(version) = version.as_str() {
+                if let (Some(version), Some(job)) = (version.as_str(), info["job"].as_str()) {
                     versions
                         .entry(version.to_string())
                         .or_default()
-                        .push(name.clone());
+                        .push(job.to_string());
                 }
             }
-            jobs.push(info);
         }
-        let scope = filter.role.as_deref().unwrap_or("the cluster");
         Ok(Outcome::unchanged()
-            .msg(format!("{} jobs of {scope}", jobs.len()))
+            .msg(format!("{} jobs of {}", jobs.len(), filter.scope()))
             .field("jobs", Value::Array(jobs))
             .field("versions", json!(versions))
             .field("scheduler_url", conn.url.clone()))
     }
 }
 
+/// The jobs the filter keeps, sorted by key, each as job_info lists it (see RETURN), given to
+/// `each` one at a time: a caller that keeps less of each job than this never holds the whole
+/// listing.
+pub(crate) fn read_jobs(
+    conn: &Connection,
+    filter: &Filter,
+    mut each: impl FnMut(Value),
+) -> Result<(), Failure> {
+    let summaries = job_summaries(conn, filter)?;
+    let mut by_job = active_tasks(conn, &summaries)?;
+    let updates = update_summaries(conn, filter)?;
+    let any_pending = by_job.values().any(|tasks| !tasks.pending.is_empty());
+    let pending = if any_pending {
+        pending_reasons(conn, filter)?
+    } else {
+        BTreeMap::new()
+    };
+
+    let mut updates_by_job: BTreeMap<String, Vec<&JobUpdateSummary>> = BTreeMap::new();
+    for update in &updates {
+        if let Some(job) = update.key.as_ref().and_then(|k| k.job.as_ref()) {
+            updates_by_job
+                .entry(job.to_string())
+                .or_default()
+                .push(update);
+        }
+    }
+
+    for summary in &summaries {
+        let Some(key) = summary.job.as_ref().and_then(|j| j.key.as_ref()) else {
+            continue;
+        };
+        let name = key.to_string();
+        let job_tasks = by_job.remove(&name).unwrap_or_default();
+        if !filter.statuses.is_empty() && !job_tasks.has_any_status(&filter.statuses) {
+            continue;
+        }
+        each(job_json(
+            key,
+            summary,
+            &job_tasks,
+            updates_by_job.get(&name).map_or(&[][..], Vec::as_slice),
+            &pending,
+        ));
+    }
+    Ok(())
+}
+
 fn job_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobSummary>, Failure> {
     let response = conn.client.call_ok(&GetJobSummary {
-        role: filter.role.clone(),
+        role: filter.scheduler_role(),
     })?;
     let mut summaries = match response.result {
         Some(Payload::JobSummaryResult(r)) => r.summaries.unwrap_or_default(),
@@ -250,11 +306,12 @@ struct JobTasks {
     /// Task count by status name.
     instances: BTreeMap<String, u32>,
     /// The distinct configurations with the instances running each, in order of first sight.
-    configs: Vec<(TaskConfig, Vec<i32>)>,
+    configs: Vec<ConfigGroup>,
     /// The PENDING tasks' instance and task id, in the scheduler's order.
     pending: Vec<(i32, String)>,
-    /// Each active task: where it runs and on which ports.
-    tasks: Vec<Value>,
+    /// Each active task: where it runs and on which ports (typed, not JSON, until listed: a
+    /// large cluster's tasks all wait here until their job is listed).
+    tasks: Vec<TaskRow>,
 }
 
 impl JobTasks {
@@ -268,25 +325,46 @@ impl JobTasks {
         let Some(assigned) = task.assigned_task else {
             return;
         };
-        let version = assigned
-            .task
-            .as_ref()
-            .and_then(|c| metadata_value(c, "version"));
-        self.tasks.push(json!({
-            "instance": instance,
-            "status": status.to_string(),
-            "task_id": assigned.task_id,
-            "host": assigned.slave_host,
-            "ports": assigned.assigned_ports.unwrap_or_default(),
-            "version": version,
-        }));
         let Some(config) = assigned.task else {
             return;
         };
-        match self.configs.iter_mut().find(|(c, _)| *c == config) {
-            Some((_, ids)) => ids.push(instance),
-            None => self.configs.push((config, vec![instance])),
-        }
+        let at = match self.configs.iter().position(|group| group.config == config) {
+            Some(at) => at,
+            None => {
+                self.configs.push(ConfigGroup::new(config));
+                self.configs.len() - 1
+            }
+        };
+        self.configs[at].instances.push(instance);
+        self.tasks.push(TaskRow {
+            instance,
+            status,
+            task_id: assigned.task_id,
+            host: assigned.slave_host,
+            ports: assigned.assigned_ports.unwrap_or_default(),
+            group: at,
+        });
+    }
+
+    /// The tasks as listed, by instance, each with its configuration's version and fingerprint.
+    fn tasks_json(&self) -> Vec<Value> {
+        let mut rows: Vec<&TaskRow> = self.tasks.iter().collect();
+        rows.sort_by_key(|row| row.instance);
+        rows.into_iter()
+            .map(|row| {
+                let group = &self.configs[row.group];
+                json!({
+                    "instance": row.instance,
+                    "status": row.status.to_string(),
+                    "task_id": row.task_id,
+                    "host": row.host,
+                    "ports": row.ports,
+                    "version": group.version.version,
+                    "version_source": group.version.source,
+                    "fingerprint": group.fingerprint,
+                })
+            })
+            .collect()
     }
 
     fn has_any_status(&self, statuses: &[ScheduleStatus]) -> bool {
@@ -296,18 +374,70 @@ impl JobTasks {
     }
 
     /// The configurations with their instances sorted, in order of their lowest instance.
-    fn config_groups(&self) -> Vec<(&TaskConfig, Vec<i32>)> {
-        let mut groups: Vec<(&TaskConfig, Vec<i32>)> = self
+    fn config_groups(&self) -> Vec<(&ConfigGroup, Vec<i32>)> {
+        let mut groups: Vec<(&ConfigGroup, Vec<i32>)> = self
             .configs
             .iter()
-            .map(|(config, ids)| {
-                let mut ids = ids.clone();
+            .map(|group| {
+                let mut ids = group.instances.clone();
                 ids.sort_unstable();
-                (config, ids)
+                (group, ids)
             })
             .collect();
         groups.sort_by_key(|(_, ids)| ids.first().copied());
         groups
+    }
+
+    /// Each version with its number of active instances (tasks with a configuration).
+    fn version_counts(&self) -> BTreeMap<&str, usize> {
+        let mut counts = BTreeMap::new();
+        for group in &self.configs {
+            *counts.entry(group.version.version.as_str()).or_default() += group.instances.len();
+        }
+        counts
+    }
+
+    /// The number of distinct instance ids with an active task.
+    fn active_instance_count(&self) -> usize {
+        let mut ids: Vec<i32> = self
+            .configs
+            .iter()
+            .flat_map(|group| group.instances.iter().copied())
+            .chain(self.pending.iter().map(|(id, _)| *id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+}
+
+/// One active task of a job, as read.
+struct TaskRow {
+    instance: i32,
+    status: ScheduleStatus,
+    task_id: Option<String>,
+    host: Option<String>,
+    ports: BTreeMap<String, i32>,
+    /// Its configuration, an index into `JobTasks::configs`.
+    group: usize,
+}
+
+/// One distinct configuration of a job's active tasks, with what is derived from it once.
+struct ConfigGroup {
+    config: TaskConfig,
+    version: Version,
+    fingerprint: String,
+    instances: Vec<i32>,
+}
+
+impl ConfigGroup {
+    fn new(config: TaskConfig) -> ConfigGroup {
+        ConfigGroup {
+            version: version_of(&config),
+            fingerprint: config_fingerprint(&config),
+            config,
+            instances: Vec::new(),
+        }
     }
 }
 
@@ -351,7 +481,7 @@ fn active_tasks(
 
 fn update_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobUpdateSummary>, Failure> {
     let query = JobUpdateQuery {
-        role: filter.role.clone(),
+        role: filter.scheduler_role(),
         ..JobUpdateQuery::default()
     };
     let response = conn.client.call_ok(&GetJobUpdateSummaries {
@@ -373,7 +503,7 @@ fn pending_reasons(
 ) -> Result<BTreeMap<String, String>, Failure> {
     // The scheduler refuses a query with statuses or hosts here (api-reference §2).
     let query = TaskQuery {
-        role: filter.role.clone(),
+        role: filter.scheduler_role(),
         environment: filter.environment.clone(),
         ..TaskQuery::default()
     };
@@ -398,12 +528,33 @@ fn job_json(
     pending: &BTreeMap<String, String>,
 ) -> Value {
     let groups = tasks.config_groups();
-    let mut versions: Vec<String> = groups
-        .iter()
-        .filter_map(|(config, _)| metadata_value(config, "version"))
+    let job = summary.job.as_ref();
+    let cron_schedule = job.and_then(|j| j.cron_schedule.clone());
+    // A cron job's template is what its next run starts: its version counts as running.
+    let template = job
+        .filter(|_| cron_schedule.is_some())
+        .and_then(|j| Some((j.instance_count, j.task_config.as_ref()?)));
+    let template_version = template.map(|(_, config)| version_of(config));
+    let version_counts = tasks.version_counts();
+    let mut versions: Vec<&str> = version_counts
+        .keys()
+        .copied()
+        .chain(template_version.as_ref().map(|v| v.version.as_str()))
         .collect();
-    versions.sort();
+    versions.sort_unstable();
     versions.dedup();
+    let kind = job_kind(
+        cron_schedule.is_some(),
+        groups
+            .iter()
+            .map(|(group, _)| group.config.is_service)
+            .chain(
+                job.and_then(|j| j.task_config.as_ref())
+                    .map(|t| t.is_service),
+            )
+            .next()
+            .unwrap_or(false),
+    );
     let active_update = updates
         .iter()
         .find(|u| summary_status(u).is_some_and(|s| s.is_active()))
@@ -424,39 +575,65 @@ fn job_json(
             })
         })
         .collect();
-    let job = summary.job.as_ref();
     let stats = summary.stats.clone().unwrap_or_default();
     json!({
         "job": key.to_string(),
         "role": key.role,
         "environment": key.environment,
         "name": key.name,
-        "instance_count": job.map_or(0, |j| j.instance_count),
-        "cron_schedule": job.and_then(|j| j.cron_schedule.clone()),
+        "kind": kind,
+        "instance_count": tasks.active_instance_count(),
+        "template": template.zip(template_version.as_ref()).map(|((count, config), version)| {
+            json!({
+                "instance_count": count,
+                "version": version.version,
+                "version_source": version.source,
+                "fingerprint": config_fingerprint(config),
+                "image": image(config),
+                "metadata": metadata_map(config),
+            })
+        }),
+        "cron_schedule": cron_schedule,
         "next_cron_run_ms": summary.next_cron_run_ms,
         "instances": tasks.instances,
-        "tasks": sorted_by_instance(&tasks.tasks),
+        "tasks": tasks.tasks_json(),
         "stats": {
             "active": stats.active_task_count,
             "pending": stats.pending_task_count,
             "finished": stats.finished_task_count,
             "failed": stats.failed_task_count,
         },
-        "configs": groups.iter().map(|(config, ids)| config_json(config, ids)).collect::<Vec<_>>(),
+        "configs": groups.iter().map(|(group, ids)| config_json(group, ids)).collect::<Vec<_>>(),
         "versions": versions,
+        "version_counts": version_counts,
+        "mixed_versions": version_counts.len() > 1,
         "active_update": active_update,
         "recent_updates": recent,
         "pending": waiting,
     })
 }
 
-fn sorted_by_instance(tasks: &[Value]) -> Vec<&Value> {
-    let mut sorted: Vec<&Value> = tasks.iter().collect();
-    sorted.sort_by_key(|t| t["instance"].as_i64());
-    sorted
+/// What a job is: `cron` when it has a cron schedule, else `service` or `batch`.
+fn job_kind(cron: bool, service: bool) -> &'static str {
+    match (cron, service) {
+        (true, _) => "cron",
+        (false, true) => "service",
+        (false, false) => "batch",
+    }
 }
 
-fn config_json(config: &TaskConfig, ids: &[i32]) -> Value {
+fn metadata_map(config: &TaskConfig) -> BTreeMap<&str, &str> {
+    config
+        .metadata
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| Some((m.key.as_deref()?, m.value.as_deref()?)))
+        .collect()
+}
+
+fn config_json(group: &ConfigGroup, ids: &[i32]) -> Value {
+    let config = &group.config;
     let mut resources = json!({});
     for resource in config.resources.as_deref().unwrap_or_default() {
         match resource {
@@ -477,13 +654,6 @@ fn config_json(config: &TaskConfig, ids: &[i32]) -> Value {
             _ => None,
         })
         .collect();
-    let metadata: BTreeMap<&str, &str> = config
-        .metadata
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|m| Some((m.key.as_deref()?, m.value.as_deref()?)))
-        .collect();
     json!({
         "instances": describe_ids(ids),
         "instance_ids": ids,
@@ -493,33 +663,11 @@ fn config_json(config: &TaskConfig, ids: &[i32]) -> Value {
         "resources": resources,
         "ports": ports,
         "image": image(config),
-        "metadata": metadata,
+        "metadata": metadata_map(config),
+        "version": group.version.version,
+        "version_source": group.version.source,
+        "fingerprint": group.fingerprint,
     })
-}
-
-fn metadata_value(config: &TaskConfig, key: &str) -> Option<String> {
-    config
-        .metadata
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|m| m.key.as_deref() == Some(key))
-        .and_then(|m| m.value.clone())
-}
-
-/// The container image, as `name:tag`, when the task runs in one.
-fn image(config: &TaskConfig) -> Option<String> {
-    match config.container.as_ref()? {
-        Container::Docker(docker) => docker.image.clone(),
-        Container::Mesos(mesos) => match mesos.image.as_ref()? {
-            Image::Docker(image) => Some(format!(
-                "{}:{}",
-                image.name.as_deref().unwrap_or(""),
-                image.tag.as_deref().unwrap_or("latest")
-            )),
-            Image::Appc(image) => image.name.clone(),
-        },
-    }
 }
 
 const EXAMPLES: &str = r#"- name: Which versions of our software run on the cluster?
@@ -544,7 +692,9 @@ const EXAMPLES: &str = r#"- name: Which versions of our software run on the clus
 "#;
 
 const RETURN: &str = r#"jobs:
-  description: The jobs, sorted by key.
+  description: >-
+    The jobs, sorted by key: services, batch jobs and cron jobs (a cron job is listed with its
+    template even when no run is active).
   returned: always
   type: list
   elements: dict
@@ -553,6 +703,35 @@ const RETURN: &str = r#"jobs:
       description: The job key, C(role/environment/name).
       type: str
       sample: ml/prod/scorer
+    role:
+      description: The job's role.
+      type: str
+      sample: ml
+    environment:
+      description: The job's environment.
+      type: str
+      sample: prod
+    name:
+      description: The job's name.
+      type: str
+      sample: scorer
+    kind:
+      description: C(service), C(batch) (an ad-hoc job that runs to completion) or C(cron).
+      type: str
+      sample: service
+    instance_count:
+      description: >-
+        The number of instances with an active task (any active status, PENDING included),
+        not the count the job was configured with.
+      type: int
+      sample: 3
+    template:
+      description: >-
+        For a cron job, its template (what the next run starts): C(instance_count) configured,
+        C(version) and C(version_source), C(fingerprint), container C(image) and C(metadata).
+        Null for other jobs.
+      type: dict
+      sample: {instance_count: 1, version: "2.0.1", version_source: metadata, fingerprint: 3f2a9c0d11b7e845, image: null, metadata: {version: "2.0.1"}}
     instances:
       description: Active tasks by status.
       type: dict
@@ -560,27 +739,41 @@ const RETURN: &str = r#"jobs:
     tasks:
       description: >-
         Each active task, by instance: its C(instance) id, C(status), C(task_id), the C(host) it
-        runs on, its assigned C(ports) (port name to number) and the C(version) it runs (null
-        when it has no C(version) metadata). How a batch framework's workers, or anything else,
-        reach an instance.
+        runs on (null while PENDING), its assigned C(ports) (port name to number), the
+        C(version) it runs with C(version_source) (C(metadata), C(image) or C(unknown), see
+        C(versions)) and the C(fingerprint) of its configuration. How a batch framework's
+        workers, or anything else, reach an instance.
       type: list
       elements: dict
-      sample: [{instance: 0, status: RUNNING, task_id: "ml-prod-scorer-0-...", host: agent-3, ports: {http: 31002}, version: "1.4.2"}]
+      sample: [{instance: 0, status: RUNNING, task_id: "ml-prod-scorer-0-...", host: agent-3, ports: {http: 31002}, version: "1.4.2", version_source: metadata, fingerprint: 5d1c0e7a9b3f2264}]
     stats:
-      description: The scheduler's counts of active, pending, finished and failed tasks.
+      description: The scheduler's counts of C(active), C(pending), C(finished) and C(failed) tasks.
       type: dict
+      sample: {active: 5, pending: 1, finished: 0, failed: 2}
     configs:
       description: >-
         The running configurations, each with the instances running it (C(instances) as
-        ranges such as C(0-3,7)), service or batch, tier, resources, ports, container image
-        and metadata.
+        ranges such as C(0-3,7), C(instance_ids) as a list), C(service), C(tier),
+        C(production), C(resources), C(ports), container C(image), C(metadata), and its
+        C(version), C(version_source) and C(fingerprint).
       type: list
       elements: dict
     versions:
-      description: The C(version) metadata values the job's instances run.
+      description: >-
+        The versions the job's active instances run, and for a cron job its template's: the
+        C(version) metadata (which the platform stamps), else the tag of the container image,
+        else C(unknown) (C(version_source) of each task says which).
       type: list
       elements: str
       sample: ["1.4.2"]
+    version_counts:
+      description: Each version with the number of active instances running it.
+      type: dict
+      sample: {"1.4.1": 2, "1.4.2": 1}
+    mixed_versions:
+      description: Whether the active instances run more than one version, as during a rollout.
+      type: bool
+      sample: false
     cron_schedule:
       description: The cron schedule of a cron job, else null.
       type: str
@@ -588,10 +781,10 @@ const RETURN: &str = r#"jobs:
       description: When a cron job runs next (milliseconds since the epoch), else null.
       type: int
     active_update:
-      description: The update in flight (id, status, user, times), else null.
+      description: The update in flight (C(id), C(status), C(user), C(created_ms), C(last_modified_ms)), else null.
       type: dict
     recent_updates:
-      description: Up to five most recent updates, newest first.
+      description: Up to five most recent updates, newest first, as C(active_update).
       type: list
       elements: dict
     pending:
@@ -601,10 +794,10 @@ const RETURN: &str = r#"jobs:
       sample: [{instance: 4, task_id: ml-prod-scorer-4-..., reason: "Insufficient: CPU"}]
   sample: []
 versions:
-  description: Each version (the C(version) metadata) with the jobs that run it.
+  description: Each version (see C(jobs[].versions)) with the jobs that run it.
   returned: always
   type: dict
-  sample: {"1.4.2": [ml/prod/scorer], "0.9.0": [ml/prod/features]}
+  sample: {"1.4.2": [ml/prod/scorer], "0.9.0": [ml/prod/features], "unknown": [ml/devel/notebook]}
 scheduler_url:
   description: The scheduler the module talked to.
   returned: always
@@ -614,6 +807,64 @@ scheduler_url:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The RETURN docs' keys under `jobs.contains`.
+    fn documented_job_keys() -> Vec<String> {
+        let docs: Value = serde_yaml_ng::from_str(RETURN).unwrap();
+        let mut keys: Vec<String> = docs["jobs"]["contains"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn every_key_of_a_listed_job_is_documented() {
+        let key = JobKey {
+            role: Some("ml".into()),
+            environment: Some("prod".into()),
+            name: Some("retrain".into()),
+        };
+        let template = TaskConfig {
+            metadata: Some(vec![crate::api::types::Metadata {
+                key: Some("version".into()),
+                value: Some("2.0".into()),
+            }]),
+            ..TaskConfig::default()
+        };
+        let summary = JobSummary {
+            job: Some(crate::api::types::JobConfiguration {
+                key: Some(key.clone()),
+                cron_schedule: Some("0 3 * * *".into()),
+                task_config: Some(template),
+                instance_count: 8,
+                ..Default::default()
+            }),
+            ..JobSummary::default()
+        };
+        let listed = job_json(&key, &summary, &JobTasks::default(), &[], &BTreeMap::new());
+        let mut keys: Vec<String> = listed.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, documented_job_keys());
+        assert_eq!(listed["kind"], "cron");
+        assert_eq!(
+            listed["instance_count"], 0,
+            "the active count, not the configured 8"
+        );
+        assert_eq!(listed["template"]["instance_count"], 8);
+        assert_eq!(listed["versions"], json!(["2.0"]));
+    }
+
+    #[test]
+    fn kinds_are_cron_then_service_or_batch() {
+        assert_eq!(job_kind(true, true), "cron");
+        assert_eq!(job_kind(true, false), "cron");
+        assert_eq!(job_kind(false, true), "service");
+        assert_eq!(job_kind(false, false), "batch");
+    }
 
     #[test]
     fn a_bad_name_pattern_is_refused_naming_the_option() {

@@ -13,6 +13,7 @@ pub mod job_info;
 pub mod job_update;
 pub mod platform;
 pub mod quota;
+pub mod software_inventory;
 pub mod support;
 
 /// Every module, each a unit struct implementing `ansible::Module`.
@@ -27,6 +28,7 @@ pub const ALL: &[&dyn AnyModule] = &[
     &host_maintenance::HostMaintenance,
     &platform::Platform,
     &fair_share::FairShare,
+    &software_inventory::SoftwareInventory,
 ];
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod normalize;
 pub mod options;
 mod plan;
 mod ports;
+pub mod provenance;
 pub mod pyjson;
 pub mod size;
 mod task_config;

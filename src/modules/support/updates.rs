@@ -197,6 +197,16 @@ impl Connection {
         Ok(updates)
     }
 
+    /// The newest update of `job` that rolled out the configuration with this fingerprint, when
+    /// it ROLLED_BACK: a rollout of this very configuration already failed.
+    pub fn rolled_back_update(
+        &self,
+        job: &JobKey,
+        fingerprint: &str,
+    ) -> Result<Option<JobUpdateSummary>, ClientError> {
+        Ok(last_rolled_back(self.job_updates(job)?, fingerprint))
+    }
+
     /// Every update of the jobs of `role` the scheduler keeps, in one call.
     pub fn role_updates(&self, role: &str) -> Result<Vec<JobUpdateSummary>, ClientError> {
         self.update_summaries(JobUpdateQuery {
@@ -356,6 +366,18 @@ impl Connection {
     }
 }
 
+/// Of a job's updates, newest first, the newest tagged with `fingerprint` when it ROLLED_BACK;
+/// `None` when it ended otherwise (a later retry rolled forward) or there is none.
+pub fn last_rolled_back(
+    updates_newest_first: Vec<JobUpdateSummary>,
+    fingerprint: &str,
+) -> Option<JobUpdateSummary> {
+    updates_newest_first
+        .into_iter()
+        .find(|u| metadata_value(u, FINGERPRINT_KEY) == Some(fingerprint))
+        .filter(|u| summary_status(u) == Some(JobUpdateStatus::ROLLED_BACK))
+}
+
 pub fn summary_status(summary: &JobUpdateSummary) -> Option<JobUpdateStatus> {
     summary.state.as_ref().and_then(|s| s.status)
 }
@@ -426,4 +448,66 @@ pub fn update_json(summary: &JobUpdateSummary) -> Value {
         "created_ms": summary.state.as_ref().map(|s| s.created_timestamp_ms),
         "last_modified_ms": summary.state.as_ref().map(|s| s.last_modified_timestamp_ms),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::types::JobUpdateState;
+
+    fn update(id: &str, fingerprint: &str, status: JobUpdateStatus) -> JobUpdateSummary {
+        JobUpdateSummary {
+            key: Some(JobUpdateKey {
+                job: None,
+                id: Some(id.into()),
+            }),
+            state: Some(JobUpdateState {
+                status: Some(status),
+                ..JobUpdateState::default()
+            }),
+            metadata: Some(vec![Metadata {
+                key: Some(FINGERPRINT_KEY.into()),
+                value: Some(fingerprint.into()),
+            }]),
+            ..JobUpdateSummary::default()
+        }
+    }
+
+    #[test]
+    fn only_a_configuration_whose_newest_update_rolled_back_is_known_bad() {
+        const ROLLED_BACK: JobUpdateStatus = JobUpdateStatus::ROLLED_BACK;
+        const ROLLED_FORWARD: JobUpdateStatus = JobUpdateStatus::ROLLED_FORWARD;
+        const ABORTED: JobUpdateStatus = JobUpdateStatus::ABORTED;
+        const ROLLING_FORWARD: JobUpdateStatus = JobUpdateStatus::ROLLING_FORWARD;
+        let table: Vec<(Vec<JobUpdateSummary>, Option<&str>)> = vec![
+            (vec![], None),
+            (vec![update("u1", "f", ROLLED_BACK)], Some("u1")),
+            (vec![update("u1", "other", ROLLED_BACK)], None),
+            (
+                vec![
+                    update("u2", "other", ROLLED_FORWARD),
+                    update("u1", "f", ROLLED_BACK),
+                ],
+                Some("u1"),
+            ),
+            // Retried with retry_failed and rolled forward since: no longer refused.
+            (
+                vec![
+                    update("u2", "f", ROLLED_FORWARD),
+                    update("u1", "f", ROLLED_BACK),
+                ],
+                None,
+            ),
+            (vec![update("u1", "f", ABORTED)], None),
+            (vec![update("u1", "f", ROLLING_FORWARD)], None),
+        ];
+        for (updates, expected) in table {
+            let found = last_rolled_back(updates, "f");
+            assert_eq!(
+                found.and_then(|u| u.key?.id).as_deref(),
+                expected,
+                "expected {expected:?}"
+            );
+        }
+    }
 }

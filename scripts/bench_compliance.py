@@ -1,0 +1,160 @@
+"""make bench, compliance report figure (design.md target: 5,000 jobs / 200,000 tasks in under
+3 s and under 200 MB): the software_inventory module executable, which reads every job and checks
+it against a policy, run directly on the whole cluster; then, once, the whole
+playbooks/compliance_report.yml writing the JSON, CSV and HTML files, for scale.
+
+Run by scripts/bench.sh with the venv's python, after `make build`. Starts aurora-sim on
+127.0.0.1, creates the jobs with the job module executable (a few workers in parallel, without
+waiting for the tasks; a version per job from metadata, every tenth from an image tag, every
+fiftieth without one), then times the module. Stops the simulator on exit. Figures, not pass/fail.
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench_job_info import run_once, count_tasks
+from bench_modules import BIN, ROOT
+
+MODULES = ROOT / "ansible_collections/aurora/scheduler/plugins/modules"
+JOBS = int(os.environ.get("COMPLIANCE_JOBS", 5000))
+INSTANCES = int(os.environ.get("COMPLIANCE_INSTANCES", 40))  # per job: 200,000 tasks in all
+ROLES = 50
+WORKERS = 4
+RUNS = 5
+SETUP_LIMIT_SECS = 1800
+PLAYBOOK_LIMIT_SECS = 600
+# 0.005 CPU, 1 MiB tasks: 1,000 hosts of 8 CPUs hold 200,000 with room to spare.
+HOSTS = 1000
+POLICY = {
+    "required_metadata": ["team"],
+    "denied": [{"version": "0.0.1", "reason": "a test build"}],
+    "projects": {f"project{p}": {"allowed": [">=1.0.0, <1.5.0"],
+                                 "denied": [{"version": "1.3.0", "reason": "CVE-2026-0001"}]}
+                 for p in range(10)},
+}
+
+
+def start_simulator():
+    sim = subprocess.Popen(
+        [BIN / "aurora-sim", "--listen", "127.0.0.1:0", "--hosts", str(HOSTS), "--racks", "20",
+         "--time-scale", "100"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = sim.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        sim.kill()
+        sys.exit(f"aurora-sim did not start (first line: {url!r})")
+    return sim, url
+
+
+def job_args(url, number):
+    args = {
+        "_ansible_module_name": "aurora.scheduler.job",
+        "scheduler_url": url,
+        "role": f"team{number % ROLES:02d}",
+        "environment": "prod" if number % 3 == 0 else "devel",
+        "name": f"service{number:04d}",
+        "instances": INSTANCES,
+        "wait": False,
+        "metadata": {"team": f"team{number % ROLES:02d}", "project": f"project{number % 10}"},
+        "task": {
+            "processes": [{"name": "main", "cmdline": f"serve --shard {number}"}],
+            "resources": {"cpu": 0.005, "ram": "1MiB", "disk": "1MiB"},
+        },
+    }
+    version = f"1.{number % 7}.0"
+    if number % 50 == 0:
+        pass  # no version at all
+    elif number % 10 == 0:
+        args["container"] = {"mesos": {"image": {"docker": {"name": "registry/app", "tag": version}}}}
+    else:
+        args["metadata"]["version"] = version
+    return args
+
+
+def create_job(work, url, number):
+    args_file = work / f"job{number}.json"
+    args_file.write_text(json.dumps(job_args(url, number)))
+    done = subprocess.run([MODULES / "job", args_file], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, timeout=120)
+    result = json.loads(done.stdout or b"{}")
+    if result.get("failed") or not result.get("changed"):
+        raise RuntimeError(f"creating job {number} failed: {done.stdout.decode()[:2000]}")
+    args_file.unlink()
+
+
+def main():
+    inventory = MODULES / "software_inventory"
+    if not inventory.exists():
+        sys.exit(f"{inventory} is missing: run make build first")
+    work = Path(tempfile.mkdtemp(prefix="aurora-bench-compliance-"))
+    sim, url = start_simulator()
+    try:
+        measure(work, url, inventory)
+    finally:
+        sim.kill()
+        sim.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(work, url, inventory):
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for _ in pool.map(lambda n: create_job(work, url, n), range(JOBS)):
+            if time.perf_counter() - start > SETUP_LIMIT_SECS:
+                sys.exit(f"setup took over {SETUP_LIMIT_SECS} s; giving up")
+    setup = time.perf_counter() - start
+    active = count_tasks(url)
+    print(f"compliance bench setup: {JOBS} jobs, {active} active tasks created in {setup:.1f} s "
+          f"({WORKERS} workers)")
+
+    args_file = work / "inventory.json"
+    args_file.write_text(json.dumps({"_ansible_module_name": "aurora.scheduler.software_inventory",
+                                     "scheduler_url": url, "policy": POLICY}))
+    runs = [run_once(inventory, args_file) for _ in range(RUNS)]
+    result = json.loads(runs[-1][2])
+    if result.get("failed"):
+        sys.exit(f"software_inventory failed: {result.get('msg')}")
+    summary = result["summary"]
+    seconds = statistics.median(r[0] for r in runs)
+    rss = [r[1] for r in runs]
+    rss_text = "n/a (no /usr/bin/time)" if None in rss else f"{max(rss) / 1024:.1f} MiB"
+    print(f"software_inventory run directly over {summary['jobs']} jobs / {summary['instances']} "
+          f"instances ({summary['deviations']} deviations, {len(summary['unknown_version_jobs'])} "
+          f"jobs without a version), {RUNS} runs: median {seconds:.3f} s, peak RSS {rss_text}, "
+          f"{len(runs[-1][2]) / 2**20:.0f} MiB of JSON  (target: under 3 s, under 200 MB)")
+
+    report = work / "report"
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               PATH=f"{ROOT / '.venv/bin'}:{os.environ['PATH']}")
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            ["ansible-playbook", "-i", "localhost,", "-c", "local",
+             "-e", f"ansible_python_interpreter={sys.executable}",
+             "-e", f"aurora_scheduler_url={url}", "-e", f"report_dir={report}",
+             str(ROOT / "playbooks/compliance_report.yml")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            timeout=PLAYBOOK_LIMIT_SECS)
+    except subprocess.TimeoutExpired:
+        print(f"compliance_report.yml end to end: not done after {PLAYBOOK_LIMIT_SECS} s")
+        return
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        print(f"compliance_report.yml failed after {elapsed:.1f} s:\n{done.stdout[-3000:]}")
+        return
+    sizes = ", ".join(f"{p.suffix[1:]} {p.stat().st_size / 2**20:.1f} MiB"
+                      for p in sorted(report.iterdir()))
+    print(f"compliance_report.yml end to end (ansible-playbook, files written: {sizes}): "
+          f"{elapsed:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
