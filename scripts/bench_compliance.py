@@ -17,17 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_job_info import run_once, count_tasks
-from bench_modules import BIN, ROOT
+from bench_job_info import WORKERS, run_once, seed_cluster, start_simulator
+from bench_modules import ROOT
 
 MODULES = ROOT / "ansible_collections/aurora/scheduler/plugins/modules"
 JOBS = int(os.environ.get("COMPLIANCE_JOBS", 5000))
 INSTANCES = int(os.environ.get("COMPLIANCE_INSTANCES", 40))  # per job: 200,000 tasks in all
 ROLES = 50
-WORKERS = 4
 RUNS = 5
 SETUP_LIMIT_SECS = 1800
 PLAYBOOK_LIMIT_SECS = 600
@@ -40,18 +38,6 @@ POLICY = {
                                  "denied": [{"version": "1.3.0", "reason": "CVE-2026-0001"}]}
                  for p in range(10)},
 }
-
-
-def start_simulator():
-    sim = subprocess.Popen(
-        [BIN / "aurora-sim", "--listen", "127.0.0.1:0", "--hosts", str(HOSTS), "--racks", "20",
-         "--time-scale", "100"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = sim.stdout.readline().strip()
-    if not url.startswith("http://127.0.0.1:"):
-        sim.kill()
-        sys.exit(f"aurora-sim did not start (first line: {url!r})")
-    return sim, url
 
 
 def job_args(url, number):
@@ -79,23 +65,12 @@ def job_args(url, number):
     return args
 
 
-def create_job(work, url, number):
-    args_file = work / f"job{number}.json"
-    args_file.write_text(json.dumps(job_args(url, number)))
-    done = subprocess.run([MODULES / "job", args_file], stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, timeout=120)
-    result = json.loads(done.stdout or b"{}")
-    if result.get("failed") or not result.get("changed"):
-        raise RuntimeError(f"creating job {number} failed: {done.stdout.decode()[:2000]}")
-    args_file.unlink()
-
-
 def main():
     inventory = MODULES / "software_inventory"
     if not inventory.exists():
         sys.exit(f"{inventory} is missing: run make build first")
     work = Path(tempfile.mkdtemp(prefix="aurora-bench-compliance-"))
-    sim, url = start_simulator()
+    sim, url = start_simulator(hosts=HOSTS, racks=20)
     try:
         measure(work, url, inventory)
     finally:
@@ -105,13 +80,7 @@ def main():
 
 
 def measure(work, url, inventory):
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for _ in pool.map(lambda n: create_job(work, url, n), range(JOBS)):
-            if time.perf_counter() - start > SETUP_LIMIT_SECS:
-                sys.exit(f"setup took over {SETUP_LIMIT_SECS} s; giving up")
-    setup = time.perf_counter() - start
-    active = count_tasks(url)
+    setup, active = seed_cluster(work, url, JOBS, job_args, SETUP_LIMIT_SECS)
     print(f"compliance bench setup: {JOBS} jobs, {active} active tasks created in {setup:.1f} s "
           f"({WORKERS} workers)")
 

@@ -30,9 +30,9 @@ SETUP_LIMIT_SECS = 600
 HOSTS = 250
 
 
-def start_simulator():
+def start_simulator(hosts=HOSTS, racks=10):
     sim = subprocess.Popen(
-        [BIN / "aurora-sim", "--listen", "127.0.0.1:0", "--hosts", str(HOSTS), "--racks", "10",
+        [BIN / "aurora-sim", "--listen", "127.0.0.1:0", "--hosts", str(hosts), "--racks", str(racks),
          "--time-scale", "100"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -62,14 +62,27 @@ def job_args(url, number):
     }
 
 
-def create_job(work, url, number):
+def create_job(work, args, number):
+    """Runs the job module executable directly with `args` (job number `number`)."""
     args_file = work / f"job{number}.json"
-    args_file.write_text(json.dumps(job_args(url, number)))
+    args_file.write_text(json.dumps(args))
     done = subprocess.run([MODULES / "job", args_file], stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL, timeout=120)
     result = json.loads(done.stdout or b"{}")
     if result.get("failed") or not result.get("changed"):
         raise RuntimeError(f"creating job {number} failed: {done.stdout.decode()[:2000]}")
+    args_file.unlink()
+
+
+def seed_cluster(work, url, jobs, make_args, limit_secs):
+    """Creates `jobs` jobs (make_args(url, number) gives each one's arguments) with WORKERS
+    in parallel; returns the seconds it took and the active tasks counted afterwards."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for _ in pool.map(lambda n: create_job(work, make_args(url, n), n), range(jobs)):
+            if time.perf_counter() - start > limit_secs:
+                sys.exit(f"setup took over {limit_secs} s; giving up")
+    return time.perf_counter() - start, count_tasks(url)
 
 
 def count_tasks(url):
@@ -108,13 +121,7 @@ def main():
 
 
 def measure(work, url, job_info):
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        for _ in pool.map(lambda n: create_job(work, url, n), range(JOBS)):
-            if time.perf_counter() - start > SETUP_LIMIT_SECS:
-                sys.exit(f"setup took over {SETUP_LIMIT_SECS} s; giving up")
-    setup = time.perf_counter() - start
-    active = count_tasks(url)
+    setup, active = seed_cluster(work, url, JOBS, job_args, SETUP_LIMIT_SECS)
     print(f"job_info bench setup: {JOBS} jobs, {active} active tasks created in {setup:.1f} s "
           f"({WORKERS} workers)")
 
