@@ -6,11 +6,13 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Once, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, Once, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::blocking;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, DATE, LOCATION,
+};
 use reqwest::{StatusCode, Url};
 
 use crate::api::codec::{decode_reply, encode_call, Encoding, ReplyError};
@@ -542,6 +544,8 @@ pub struct Client {
     username: Option<String>,
     timeout: Duration,
     retry: RetryPolicy,
+    /// The `Date` of the last reply and when it arrived: the scheduler's clock (`scheduler_now_ms`).
+    last_date: Mutex<Option<(SystemTime, Instant)>>,
 }
 
 impl fmt::Debug for Client {
@@ -586,6 +590,7 @@ impl Client {
             username: config.username.clone(),
             timeout: config.timeout,
             retry: config.retry,
+            last_date: Mutex::new(None),
         })
     }
 
@@ -632,6 +637,33 @@ impl Client {
                     .map_err(|e| transport_error(label, &url, true, self.timeout, &e))
             },
         )
+    }
+
+    /// The scheduler's time now, in epoch milliseconds: the `Date` of its last reply plus the
+    /// time since it arrived, else this machine's clock. Task events carry the scheduler's
+    /// timestamps, so how long a task has been RUNNING is measured against this clock, as the
+    /// scheduler measures an SLA's duration (api-reference §4.8), not against a clock that may
+    /// be skewed (or, with aurora-sim, running at another pace). Whole seconds: it lags by less
+    /// than one, which only makes an uptime look shorter.
+    pub fn scheduler_now_ms(&self) -> i64 {
+        let noted = *self.last_date.lock().unwrap_or_else(|p| p.into_inner());
+        let now = match noted {
+            Some((date, at)) => date + at.elapsed(),
+            None => SystemTime::now(),
+        };
+        now.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    fn note_date(&self, headers: &HeaderMap) {
+        let date = headers
+            .get(DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
+        if let Some(date) = date {
+            *self.last_date.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((date, Instant::now()));
+        }
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry policy gives up; whether
@@ -716,6 +748,7 @@ impl Client {
         )?;
         let transport =
             |e: reqwest::Error| transport_error(method, &url, read_only, self.timeout, &e);
+        self.note_date(reply.headers());
         let binary = reply
             .headers()
             .get(CONTENT_TYPE)

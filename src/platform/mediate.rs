@@ -714,6 +714,11 @@ impl<'a> Mediation<'a> {
                 TextValue(part.as_str().into()),
             );
         }
+        if matches!(part, Part::Master) {
+            // Workers follow one master: a host drain never starts a second one
+            // (host_maintenance's make-before-break leaves single copies alone).
+            stamped.insert("single_copy".into(), TextValue("true".into()));
+        }
         if let Some(extra) = self.overrides.metadata.clone() {
             for (key, value) in extra {
                 if stamped.contains_key(&key) {

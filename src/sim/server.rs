@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, DATE, LOCATION, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::{any, get};
@@ -142,6 +142,10 @@ pub async fn serve(
         ))
         .route("/health", get(|| async { "OK" }))
         .route("/leaderhealth", get(leader_health))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            scheduler_date,
+        ))
         .with_state(shared);
     let result = accept_until(listener, app, shutdown).await;
     ticker.abort();
@@ -202,6 +206,23 @@ async fn accept_until(
 
 async fn not_found() -> StatusCode {
     StatusCode::NOT_FOUND
+}
+
+/// Every reply carries the scheduler's clock in its `Date` header, as an HTTP server's replies do
+/// (RFC 9110 §6.6.1): the virtual time, which also stamps every task event, so that a client
+/// can tell how long ago an event happened even when the simulator runs faster than real time.
+async fn scheduler_date(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> HttpResponse {
+    let mut response = next.run(request).await;
+    let now_ms = u64::try_from(shared.clock.now_ms()).unwrap_or_default();
+    let now = std::time::UNIX_EPOCH + Duration::from_millis(now_ms);
+    if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
+        response.headers_mut().insert(DATE, value);
+    }
+    response
 }
 
 /// §1.5: non-leaders redirect `/api` and the UI paths, unless asked to bypass.

@@ -8,43 +8,63 @@ pub fn documentation() -> Documentation {
     )
     .description(
         "C(state=scheduled) marks hosts for maintenance: the scheduler places new tasks \
-             elsewhere when it can; running tasks stay. C(state=drained) (the default) moves \
-             every task off and waits for DRAINED. C(state=active) ends the maintenance and waits \
-             for NONE. Hosts already in the wanted mode are left alone (C(changed=false)).",
+             elsewhere when it can; running tasks stay. C(state=drained) moves every task off, \
+             batch by batch, and waits for DRAINED. C(state=active) ends the maintenance and \
+             waits for NONE. C(state) is required: a drain is never the silent default. Hosts \
+             already in the wanted mode are left alone (C(changed=false)).",
     )
     .description(
-        "C(drain=sla) (the default) uses the scheduler's C(slaDrainHosts): a task goes only \
-             while its job's SLA holds (the task's own C(sla_policy), else C(sla_policy) here, \
-             95% over 30 minutes by default) and the drain is forced after C(sla_timeout). \
-             C(drain=force) uses C(drainHosts), which moves every task at once.",
+        "C(drain=sla) (the default) keeps every job within its SLA, whatever its size or tier \
+             (the scheduler itself checks only production jobs of 20 instances or more). A job's \
+             SLA is its own C(sla_policy), else C(sla_policy) here (95%, an instance counting as \
+             up once RUNNING for 60 s), read as Aurora reads it: a policy that lets no instance \
+             go down is relaxed to one, so jobs of up to 20 instances keep N-1 of N up. The \
+             module plans which hosts go down together so that no job loses more at once, and \
+             before each batch waits until every job on it can lose its instances there and \
+             still keep its SLA (the instances moved by the previous batch up elsewhere, \
+             measured on the scheduler's clock).",
     )
     .description(
-        "Fleet mode: C(batch_size) or C(batch_percentage), and C(group_by) (a host attribute \
-             such as C(rack), so that one failure domain drains at a time; a batch never mixes \
-             groups). The module first marks the whole set for maintenance, so that tasks moved \
-             off one batch prefer hosts outside the set over hosts drained later, then drains \
-             batch by batch, waiting for each. Re-running after an interruption carries on from \
-             the hosts' current modes: DRAINED hosts are skipped, a DRAINING batch is waited for, \
-             not asked again.",
+        "Make before break: a service that would lose its only instance (or more instances on \
+             one host than its SLA allows) first gets extra instances elsewhere through the job \
+             updater, tagged so that a re-run recognises them; once the moved instances run \
+             again, the job returns to its own count. A job whose metadata says \
+             C(single_copy=true), such as a batch framework's master, is never given a second \
+             copy: the drain of its host is refused unless the job is listed in \
+             C(allow_downtime). Batch jobs and cron runs are rescheduled elsewhere, as Aurora \
+             does, within their SLA.",
     )
     .description(
-        "While waiting, and in the error on timeout, the result says which jobs and \
-             instances still hold each host (C(blocking)), under which SLA, and when the drain \
-             will be forced.",
+        "When no safe plan exists, the task fails before anything is drained, naming each job, \
+             its hosts and what would make it safe (C(problems)); check mode fails with the \
+             same message. C(drain=force) is the explicit way to ignore SLAs: C(drainHosts) on \
+             each batch as sized, every task moved at once.",
     )
     .description(
-        "Check mode predicts, without any change: per host, the tasks that would move; per \
-             job, how many instances would be down at once and whether its SLA would hold (the \
+        "Batches: C(batch_size=auto) (the default) plans the largest safe batches; a number or \
+             C(batch_percentage) caps them; C(group_by) (a host attribute such as C(rack)) \
+             drains one failure domain at a time, a batch never mixing groups. The module first \
+             marks the whole set for maintenance, so that tasks moved off one batch prefer hosts \
+             outside the set over hosts drained later. Each safe batch is drained with \
+             C(drainHosts), as C(aurora_admin host_drain) does after its own SLA check, or with \
+             C(slaDrainHosts) when a task on it has a coordinator SLA, so that its coordinator \
+             is asked. Re-running after an interruption carries on from the hosts' current \
+             modes, with the SLA given now.",
+    )
+    .description(
+        "On a wait timeout the error says which jobs and instances hold the batch and why \
+             (C(blocking)); nothing of a batch still held has been drained.",
+    )
+    .description(
+        "Check mode returns the plan without any change (C(prediction)): per host, the tasks \
+             that would move; per job, its instances, the most down at once, the instances that \
+             stay running, the SLA, how it is protected and whether the plan keeps it (the \
              idea of C(aurora_admin sla_probe_hosts)).",
     )
     .note(
-        "Needs the scheduler's admin permission. Host names the scheduler does not know fail \
-             the task, since the scheduler would silently ignore them.",
-    )
-    .note(
-        "The scheduler checks SLAs only for jobs with at least \
-             C(-min_required_instances_for_sla_check) (20 by default) instances and, unless \
-             C(-sla_aware_kill_non_prod), production tiers; the prediction counts every job.",
+        "Needs the scheduler's admin permission, and for extra instances the right to update \
+             the jobs. Host names the scheduler does not know fail the task, since the scheduler \
+             would silently ignore them.",
     )
     .examples(EXAMPLES)
     .returns(RETURN)
@@ -52,28 +72,35 @@ pub fn documentation() -> Documentation {
     .diff_mode(Support::Full)
 }
 
-const EXAMPLES: &str = r#"- name: Drain two hosts, keeping 95% of each job's instances up, forced after 7 days
+const EXAMPLES: &str = r#"- name: Drain two hosts without any job falling below its SLA
   aurora.scheduler.host_maintenance:
     scheduler_url: http://aurora.example.com:8081
     hosts: [host-001.example.com, host-002.example.com]
+    state: drained
+
+- name: Drain a rack where a batch framework's master runs; it may restart elsewhere
+  aurora.scheduler.host_maintenance:
+    hosts: "{{ groups['aurora_rack_r3'] }}"
+    state: drained
+    allow_downtime: [search/prod/tuner-master]
 
 - name: Drain a whole fleet one rack at a time, 10 hosts at a time within a rack
   aurora.scheduler.host_maintenance:
     hosts: "{{ groups['aurora_agents'] }}"
+    state: drained
     group_by: rack
     batch_size: 10
     sla_policy:
       percentage: 90
       duration_secs: 600
-    sla_timeout: 7200
     wait_timeout: 14400
 
-- name: What would a forced drain of rack r1 break?
+- name: The plan for rack r1, or why it is not safe
   aurora.scheduler.host_maintenance:
     hosts: [host-001.example.com, host-002.example.com]
-    drain: force
+    state: drained
   check_mode: true
-  register: prediction
+  register: plan
 
 - name: Mark hosts for maintenance without moving anything yet
   aurora.scheduler.host_maintenance:
@@ -100,28 +127,53 @@ batches:
   elements: list
   sample: [[host-001, host-002], [host-003]]
 blocking:
-  description: On a wait timeout, what still holds each host, by job, the SLA that holds it
-    back, and when the drain is forced (UTC; null when an earlier run asked for the drain).
+  description: On a wait timeout, what still holds the batch (or each host), by job, with its
+    instances there, its SLA and how many instances are up, and when the drain is forced (UTC;
+    null when the module holds the batch itself or an earlier run asked for the drain).
   returned: failure on timeout
   type: list
   elements: dict
   sample:
-    - {host: host-002, job: www-data/prod/web, instances: [3], sla: 95% of instances up for 1800s,
-       forced_at: "2024-05-08T12:00:00Z"}
+    - {host: host-002, job: www-data/prod/web, instances: [3],
+       sla: "95% of instances up for 60s; 2 of 4 instances up, 3 needed while the batch drains",
+       forced_at: null}
 prediction:
-  description: The check-mode prediction. C(hosts) maps each host to drain to the tasks that
-    would move; C(jobs) gives per job the active instances, the most down at once, the SLA and
-    whether it holds.
-  returned: in check mode
+  description: The plan. C(hosts) maps each host to drain to the tasks that would move;
+    C(batches) are the planned batches; C(jobs) gives per job its active instances
+    (C(instances_total)), the most down at once (C(instances_down)), the instances that stay
+    running (C(min_running)), the SLA, its C(protection) (C(sla), C(surge) for make before break,
+    C(coordinator), C(downtime_allowed)), the extra instances it runs while its hosts drain
+    (C(surge)) and whether the plan keeps its SLA (C(holds)).
+  returned: in check mode, and with a refused plan
   type: dict
   sample:
     hosts:
       host-001:
         - {job: www-data/prod/web, role: www-data, environment: prod, name: web, instance: 0,
            task_id: www-data-prod-web-0-1f3a, status: RUNNING}
+    batches: [[host-001]]
     jobs:
-      - {job: www-data/prod/web, instances_total: 4, instances_down: 1,
-         sla: 95% of instances up for 1800s, holds: false}
+      - {job: www-data/prod/web, instances_total: 1, instances_down: 1, min_running: 1,
+         sla: 95% of instances up for 60s, protection: surge, surge: 1, holds: true}
+problems:
+  description: Why no safe plan exists, per job, with its hosts, the reason and what would make
+    it safe.
+  returned: when the plan is refused
+  type: list
+  elements: dict
+  sample:
+    - job: search/prod/tuner-master
+      hosts: [host-001]
+      reason: draining stops its only instance, and its metadata single_copy=true forbids a
+        second copy
+      remedy: list search/prod/tuner-master in allow_downtime to accept its downtime, or move
+        it off these hosts first
+surged:
+  description: The jobs that ran extra instances while their hosts drained (make before break),
+    with how many; they are back at their own counts when the task ends.
+  returned: success with drain=sla and state=drained
+  type: dict
+  sample: {www-data/prod/web: 1}
 scheduler_calls:
   description: How many requests the module made to the scheduler.
   returned: always

@@ -1,10 +1,14 @@
 //! `aurora.scheduler.host_maintenance`: agent hosts as desired state: marked for maintenance,
-//! drained (SLA-aware or forced, batch by batch and failure domain by failure domain, resuming
-//! after an interruption), or back in service.
+//! drained (every job kept within its SLA by a planned drain, `safe_drain`, or forced), batch by
+//! batch and failure domain by failure domain, resuming after an interruption, or back in
+//! service.
 
 mod options;
 mod plan;
 mod predict;
+mod safe_drain;
+mod safety;
+mod surge;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -25,6 +29,7 @@ use crate::api::types::{
 };
 use crate::spec::utc::utc_millis;
 
+use super::support::connection::Connection;
 use super::support::hosts::{active_tasks_by_host, job_key, mode_name, task_json};
 use super::support::tasks::describe_ids;
 use super::support::wait::{poll, Deadline, Look};
@@ -37,6 +42,7 @@ pub struct HostMaintenance;
 
 /// The scheduler, with a count of the requests made (the `scheduler_calls` result).
 struct Scheduler<'a> {
+    conn: &'a Connection,
     client: &'a Client,
     calls: Cell<usize>,
 }
@@ -47,6 +53,12 @@ impl Scheduler<'_> {
     fn counted<T>(&self, call: impl FnOnce() -> Result<T, ClientError>) -> Result<T, Failure> {
         self.calls.set(self.calls.get() + 1);
         call().map_err(|e| Failure::new(e.to_string()))
+    }
+
+    /// A step of several requests made through the connection, counted as one.
+    fn counted_failure<T>(&self, step: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+        self.calls.set(self.calls.get() + 1);
+        step()
     }
 
     fn agents(&self) -> Result<Vec<AgentRow>, Failure> {
@@ -100,14 +112,12 @@ impl Scheduler<'_> {
         let response = self
             .counted(|| match action {
                 Action::Schedule => self.client.call_ok(&StartMaintenance { hosts: names }),
-                Action::Drain => match settings.drain {
-                    Drain::Force => self.client.call_ok(&DrainHosts { hosts: names }),
-                    Drain::Sla => self.client.call_ok(&SlaDrainHosts {
-                        hosts: names,
-                        default_sla_policy: Some(settings.sla_policy.clone()),
-                        timeout_secs: settings.sla_timeout_secs,
-                    }),
-                },
+                Action::ForceDrain => self.client.call_ok(&DrainHosts { hosts: names }),
+                Action::Drain => self.client.call_ok(&SlaDrainHosts {
+                    hosts: names,
+                    default_sla_policy: Some(settings.sla_policy.clone()),
+                    timeout_secs: settings.sla_timeout_secs,
+                }),
                 Action::End => self.client.call_ok(&EndMaintenance { hosts: names }),
                 Action::Status => self.client.call_ok(&MaintenanceStatus { hosts: names }),
             })
@@ -124,7 +134,10 @@ impl Scheduler<'_> {
 #[derive(Clone, Copy)]
 enum Action {
     Schedule,
+    /// slaDrainHosts: the scheduler drains each task when its SLA allows.
     Drain,
+    /// drainHosts: every task moves at once.
+    ForceDrain,
     End,
     Status,
 }
@@ -133,7 +146,7 @@ impl Action {
     fn verb(self) -> &'static str {
         match self {
             Action::Schedule => "marking for maintenance",
-            Action::Drain => "draining",
+            Action::Drain | Action::ForceDrain => "draining",
             Action::End => "ending the maintenance of",
             Action::Status => "reading the maintenance mode of",
         }
@@ -244,6 +257,16 @@ impl Run<'_> {
         Some(utc_millis(forced_secs.saturating_mul(1000)))
     }
 
+    /// One maintenance call on `hosts`, its modes noted; a failure reports what the run did.
+    fn apply(&mut self, action: Action, hosts: &[String]) -> Result<(), Failure> {
+        let mut modes = std::mem::take(&mut self.modes);
+        let done = self
+            .scheduler
+            .maintenance(action, hosts, self.settings, &mut modes);
+        self.modes = modes;
+        done.map_err(|f| self.failure(f.msg().to_string()))
+    }
+
     fn mode(&self, host: &str) -> MaintenanceMode {
         self.modes
             .get(host)
@@ -264,6 +287,7 @@ impl Module for HostMaintenance {
         let settings = Settings::from_options(&options)?;
         let conn = options.connection.connect()?;
         let scheduler = Scheduler {
+            conn: &conn,
             client: &conn.client,
             calls: Cell::new(0),
         };
@@ -302,6 +326,13 @@ impl Module for HostMaintenance {
         let outcome = match settings.state {
             State::Scheduled => set_mode(&mut run, ctx, MaintenanceMode::SCHEDULED)?,
             State::Active => set_mode(&mut run, ctx, MaintenanceMode::NONE)?,
+            State::Drained if settings.drain == Drain::Sla => {
+                let attributes = rows
+                    .iter()
+                    .map(|r| (r.host.clone(), r.attributes.clone()))
+                    .collect();
+                safe_drain::drain_safely(&mut run, ctx, &attributes)?
+            }
             State::Drained => {
                 let planned: Vec<PlannedHost> = settings
                     .hosts
@@ -497,9 +528,9 @@ fn timeout_failure(
     .field("blocking", json!(blocking))
 }
 
-/// `drained`: the whole set marked for maintenance first, then batch by batch, each drained and
-/// waited for; hosts already DRAINED are skipped and a DRAINING batch is waited for, not asked
-/// again, so that a re-run carries on.
+/// `drained` with `drain=force`: the whole set marked for maintenance first, then batch by batch,
+/// each drained at once and waited for; hosts already DRAINED are skipped and a DRAINING batch is
+/// waited for, not asked again, so that a re-run carries on.
 fn drain(run: &mut Run, ctx: &Context, batches: Vec<Vec<String>>) -> Result<Outcome, Failure> {
     let pending: Vec<String> = run
         .settings
@@ -544,7 +575,7 @@ fn drain(run: &mut Run, ctx: &Context, batches: Vec<Vec<String>>) -> Result<Outc
         let mut modes = std::mem::take(&mut run.modes);
         let drained =
             run.scheduler
-                .maintenance(Action::Drain, &step.to_drain, run.settings, &mut modes);
+                .maintenance(Action::ForceDrain, &step.to_drain, run.settings, &mut modes);
         run.modes = modes;
         drained.map_err(|f| run.failure(f.msg().to_string()))?;
         if !step.to_drain.is_empty() {

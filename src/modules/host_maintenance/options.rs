@@ -1,19 +1,23 @@
 //! The options of `host_maintenance` and `Settings`, the same checked once: every invalid
 //! combination is refused here, naming the option.
 
+use std::collections::BTreeSet;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::ansible::Failure;
-use crate::api::types::{CountSlaPolicy, PercentageSlaPolicy, SlaPolicy};
+use crate::api::types::{CountSlaPolicy, JobKey, PercentageSlaPolicy, SlaPolicy};
 use crate::modules::support::connection::ConnectionOptions;
 
 use super::plan::BatchSize;
 
 /// The SLA percentage of `aurora_admin`'s drains (client-reference §5.2, §5.4).
 pub const DEFAULT_SLA_PERCENTAGE: f64 = 95.0;
-/// The SLA duration of `aurora_admin`'s drains: 30 minutes.
-pub const DEFAULT_SLA_DURATION_SECS: u64 = 1800;
+/// How long an instance must have been RUNNING to count as up, unless its job's own SLA says
+/// otherwise: a minute, after the health checks that come before RUNNING. (`aurora_admin`'s 30
+/// minutes paced a 3-instance service at half an hour per instance.)
+pub const DEFAULT_SLA_DURATION_SECS: u64 = 60;
 /// `aurora_admin sla_host_drain`'s force timeout: 7 days (client-reference §5.4).
 pub const DEFAULT_SLA_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_WAIT_TIMEOUT_SECS: u64 = 3600;
@@ -28,20 +32,31 @@ pub struct Options {
     /// the task (the scheduler would silently ignore it).
     pub hosts: Vec<String>,
 
-    #[serde(default)]
     pub state: State,
 
     /// How C(state=drained) drains.
     #[serde(default)]
     pub drain: Drain,
 
-    /// The SLA of C(drain=sla) for tasks without their own C(sla_policy), and the measure of
-    /// the check-mode prediction: C(percentage) or C(count) of instances that must stay up,
-    /// for C(duration_secs) seconds. Default C({percentage: 95, duration_secs: 1800}). Not
-    /// accepted with C(drain=force), which ignores SLAs.
+    /// The SLA of C(drain=sla) for jobs without their own C(sla_policy): C(percentage) or
+    /// C(count) of a job's instances that stay up, an instance counting as up once RUNNING for
+    /// C(duration_secs) seconds. Default C({percentage: 95, duration_secs: 60}), which, read as
+    /// Aurora reads it (a policy that lets no instance go down is relaxed to one), keeps N-1 of
+    /// N instances up for jobs of up to 20 instances and 95% above. It applies to every job,
+    /// whatever its size or tier (the scheduler itself checks only production jobs of 20
+    /// instances or more). The only instance of a service is never stopped: it gets an extra
+    /// instance first (see C(allow_downtime)). Not accepted with C(drain=force).
     pub sla_policy: Option<SlaPolicyOption>,
 
-    /// Seconds after which the scheduler drains a host of C(drain=sla) regardless of SLAs.
+    /// Jobs (C(role/environment/name)) whose instances may all go down while their hosts drain:
+    /// they are neither held to an SLA nor given an extra instance. A job whose metadata says
+    /// C(single_copy=true) (a batch framework's master) cannot run an extra instance, so a drain
+    /// of its host is refused unless the job is listed here.
+    #[serde(default)]
+    pub allow_downtime: Vec<String>,
+
+    /// Seconds after which the scheduler drains regardless of SLAs the tasks whose jobs have a
+    /// coordinator SLA (C(drain=sla) hands their hosts to the scheduler's C(slaDrainHosts)).
     /// Default 604800 (7 days, as C(aurora_admin sla_host_drain)). Not accepted with
     /// C(drain=force).
     pub sla_timeout: Option<u64>,
@@ -56,16 +71,19 @@ pub struct Options {
     #[serde(default = "default_wait_timeout")]
     pub wait_timeout: u64,
 
-    /// Hosts drained at a time (C(state=drained)); every host at once when neither this nor
-    /// C(batch_percentage) nor C(group_by) is set. Exclusive with C(batch_percentage).
-    pub batch_size: Option<u64>,
+    /// Hosts drained at a time (C(state=drained)): C(auto) (the default) plans the largest
+    /// batches in which no job loses more instances than its SLA allows; a number caps batches
+    /// at that many hosts, still split where a job would lose too many. With C(drain=force),
+    /// C(auto) drains every host (of a C(group_by) group) at once. Exclusive with
+    /// C(batch_percentage).
+    pub batch_size: Option<serde_json::Value>,
 
-    /// Hosts drained at a time, as a percentage of C(hosts), rounded up. Exclusive with
+    /// Hosts drained at a time at most, as a percentage of C(hosts), rounded up. Exclusive with
     /// C(batch_size).
     pub batch_percentage: Option<f64>,
 
     /// A host attribute, for example C(rack), so that one failure domain drains at a time: a
-    /// batch never mixes hosts of different values; without a batch size, one batch per value.
+    /// batch never mixes hosts of different values.
     pub group_by: Option<String>,
 }
 
@@ -78,14 +96,15 @@ fn default_wait_timeout() -> u64 {
 }
 
 /// The wanted maintenance state of the hosts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+/// Required: a drain is never the silent default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Marked for maintenance (mode SCHEDULED): the scheduler places new tasks elsewhere when
     /// it can; running tasks stay.
     Scheduled,
-    /// Every task gone: marked for maintenance, drained, and waited for until DRAINED.
-    #[default]
+    /// Every task gone: marked for maintenance, drained batch by batch, and waited for until
+    /// DRAINED.
     Drained,
     /// Maintenance ended: back in service, waited for until NONE.
     Active,
@@ -95,11 +114,17 @@ pub enum State {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Drain {
-    /// The scheduler's C(slaDrainHosts): a task goes only while its job's SLA (its own, else
-    /// C(sla_policy)) holds, until C(sla_timeout), after which the drain is forced.
+    /// Every job kept to its SLA (its own, else C(sla_policy)): the module plans which hosts
+    /// go down together, waits before each batch until the instances moved by the last one are
+    /// up elsewhere, starts an extra instance first for a service that would lose its only
+    /// one, and refuses an unsafe plan before draining anything. Each batch is then drained with
+    /// the scheduler's C(drainHosts), as C(aurora_admin host_drain) does after its own SLA check,
+    /// or with C(slaDrainHosts) when a task on it has a coordinator SLA, so that its coordinator
+    /// is asked.
     #[default]
     Sla,
-    /// The scheduler's C(drainHosts): every task is moved at once.
+    /// The scheduler's C(drainHosts) on each batch as sized, whatever the jobs' SLAs: every
+    /// task is moved at once. The explicit way to ignore SLAs.
     Force,
 }
 
@@ -133,6 +158,8 @@ pub struct Settings {
     pub wait_timeout: u64,
     pub batch_size: BatchSize,
     pub group_by: Option<String>,
+    /// `role/environment/name` of each job in `allow_downtime`.
+    pub allow_downtime: BTreeSet<String>,
 }
 
 impl Settings {
@@ -154,15 +181,14 @@ impl Settings {
         hosts.sort();
         hosts.dedup();
 
-        let batch_size = match (o.batch_size, o.batch_percentage) {
+        let batch_size = match (batch_count(o.batch_size.as_ref())?, o.batch_percentage) {
             (Some(_), Some(_)) => {
                 return fail(
                     "batch_size and batch_percentage are mutually exclusive: give one of them"
                         .into(),
                 )
             }
-            (Some(0), None) => return fail("batch_size: must be at least 1 host".into()),
-            (Some(n), None) => BatchSize::Count(usize::try_from(n).unwrap_or(usize::MAX)),
+            (Some(n), None) => BatchSize::Count(n),
             (None, Some(p)) if !(p > 0.0 && p <= 100.0) => {
                 return fail(format!(
                     "batch_percentage: {p} is not a percentage in (0, 100]"
@@ -188,6 +214,22 @@ impl Settings {
                 ));
             }
         }
+        if o.drain == Drain::Force && !o.allow_downtime.is_empty() {
+            return fail(
+                "allow_downtime: applies to drain=sla only; drain=force already lets every job \
+                 go down; remove allow_downtime or drain with drain=sla"
+                    .into(),
+            );
+        }
+        let mut allow_downtime = BTreeSet::new();
+        for job in &o.allow_downtime {
+            let key = JobKey::parse(job).map_err(|_| {
+                Failure::new(format!(
+                    "allow_downtime: {job:?} is not a job key; give role/environment/name"
+                ))
+            })?;
+            allow_downtime.insert(key.to_string());
+        }
         let sla_policy = sla_policy(o.sla_policy.as_ref())?;
         let sla_timeout = o.sla_timeout.unwrap_or(DEFAULT_SLA_TIMEOUT_SECS);
         let sla_timeout_secs = i64::try_from(sla_timeout)
@@ -202,7 +244,29 @@ impl Settings {
             wait_timeout: o.wait_timeout,
             batch_size,
             group_by: o.group_by.clone(),
+            allow_downtime,
         })
+    }
+}
+
+/// `batch_size`: `None` for C(auto) or no value, else a number of hosts of at least one.
+fn batch_count(value: Option<&serde_json::Value>) -> Result<Option<usize>, Failure> {
+    let bad = |v: &serde_json::Value| {
+        Failure::new(format!(
+            "batch_size: {v} is neither auto nor a number of hosts of at least 1"
+        ))
+    };
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if s == "auto" => Ok(None),
+        Some(v @ serde_json::Value::String(s)) => match s.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(bad(v)),
+        },
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= 1 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+            _ => Err(bad(v)),
+        },
     }
 }
 
@@ -240,7 +304,7 @@ mod tests {
     use serde_json::json;
 
     fn settings(extra: serde_json::Value) -> Result<Settings, String> {
-        let mut args = json!({"scheduler_url": "http://127.0.0.1:9", "hosts": ["b", "a", "b"]});
+        let mut args = json!({"scheduler_url": "http://127.0.0.1:9", "hosts": ["b", "a", "b"], "state": "drained"});
         if let (Some(args), Some(extra)) = (args.as_object_mut(), extra.as_object()) {
             args.extend(extra.clone());
         }
@@ -249,7 +313,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_a_sla_drain_of_95_percent_over_30_minutes_forced_after_7_days() {
+    fn defaults_are_a_planned_sla_drain_of_95_percent_over_a_minute() {
         let s = settings(json!({})).unwrap();
         assert_eq!(s.hosts, vec!["a", "b"]);
         assert_eq!(s.state, State::Drained);
@@ -258,7 +322,7 @@ mod tests {
             s.sla_policy,
             SlaPolicy::PercentageSlaPolicy(PercentageSlaPolicy {
                 percentage: 95.0,
-                duration_secs: 1800
+                duration_secs: 60
             })
         );
         assert_eq!(s.sla_timeout_secs, 604_800);
@@ -277,6 +341,13 @@ mod tests {
                 "batch_size and batch_percentage",
             ),
             (json!({"batch_size": 0}), "batch_size:"),
+            (json!({"batch_size": "most"}), "batch_size:"),
+            (json!({"batch_size": -1}), "batch_size:"),
+            (json!({"allow_downtime": ["web"]}), "allow_downtime:"),
+            (
+                json!({"drain": "force", "allow_downtime": ["a/prod/web"]}),
+                "allow_downtime:",
+            ),
             (json!({"batch_percentage": 0.0}), "batch_percentage:"),
             (json!({"batch_percentage": 100.5}), "batch_percentage:"),
             (
@@ -297,6 +368,27 @@ mod tests {
             let error = settings(extra.clone()).unwrap_err();
             assert!(error.starts_with(expected), "{extra}: {error}");
         }
+    }
+
+    #[test]
+    fn batch_size_is_auto_or_a_number_of_hosts() {
+        for (given, expected) in [
+            (json!("auto"), BatchSize::All),
+            (json!(3), BatchSize::Count(3)),
+            (json!("2"), BatchSize::Count(2)),
+        ] {
+            assert_eq!(
+                settings(json!({"batch_size": given})).unwrap().batch_size,
+                expected
+            );
+        }
+    }
+
+    #[test]
+    fn state_is_required() {
+        let options: Result<Options, _> =
+            serde_json::from_value(json!({"scheduler_url": "http://127.0.0.1:9", "hosts": ["a"]}));
+        assert!(options.unwrap_err().to_string().contains("state"));
     }
 
     #[test]

@@ -1,0 +1,556 @@
+//! `state=drained` with `drain=sla`: read where every job runs, plan with `safety::plan_drain`,
+//! refuse an unsafe plan before any write (check mode fails the same way), then batch by batch:
+//! start the extra instances a batch needs, wait until every job on it can lose its instances
+//! there and stay within its SLA, drain, wait for DRAINED; at the end wait for the moved
+//! instances to run and remove the extra ones.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+
+use crate::ansible::{Context, Failure, Outcome};
+use crate::api::types::{
+    JobKey, JobUpdateKey, MaintenanceMode, ScheduleStatus, ScheduledTask, SlaPolicy,
+};
+use crate::modules::support::hosts::{job_key, task_json};
+use crate::modules::support::tasks::{config, instance_id, status};
+use crate::modules::support::wait::{poll, Deadline, Look};
+
+use super::plan::batch_step;
+use super::predict::Blocker;
+use super::safety::{
+    plan_drain, safe_now, surge_needed, DrainHost, DrainPlan, JobFacts, LiveCount, SINGLE_COPY_KEY,
+};
+use super::surge::{self, surges_in_place};
+use super::{describe_hosts, wait_for, Action, Run};
+
+/// What the run knows of each job while it drains: its facts, and the extra instances it has.
+struct Jobs {
+    facts: BTreeMap<String, JobFacts>,
+    /// Job → the count it had before this run's (or an earlier run's) surge.
+    surged: BTreeMap<String, usize>,
+    /// Scaling updates this run started, to follow at the end.
+    updates: Vec<JobUpdateKey>,
+}
+
+pub(super) fn drain_safely(
+    run: &mut Run,
+    ctx: &Context,
+    attributes: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
+) -> Result<Outcome, Failure> {
+    let pending: Vec<String> = run
+        .settings
+        .hosts
+        .iter()
+        .filter(|h| run.mode(h) != MaintenanceMode::DRAINED)
+        .cloned()
+        .collect();
+    if pending.is_empty() {
+        return Ok(super::with_empty_prediction(
+            run.outcome(ctx, "every host is already DRAINED".to_string()),
+            ctx,
+        ));
+    }
+    let on_hosts = run.scheduler.active_tasks(&pending)?;
+    let mut keys: Vec<JobKey> = on_hosts.values().flatten().map(job_key).collect();
+    keys.sort();
+    keys.dedup();
+    let job_tasks = run.scheduler.job_tasks(keys)?;
+    let mut counts: BTreeMap<JobKey, usize> = BTreeMap::new();
+    for task in &job_tasks {
+        *counts.entry(job_key(task)).or_default() += 1;
+    }
+    let surged = run
+        .scheduler
+        .counted_failure(|| surges_in_place(run.scheduler.conn, &counts))?;
+    let facts = job_facts(&job_tasks, &surged, run);
+    let hosts = drain_hosts(&pending, &on_hosts, attributes, run)?;
+    let mut plan = plan_drain(&hosts, &facts, run.settings.batch_size);
+    // Hosts already on their way (an interrupted run) go first: their tasks are moving already.
+    plan.batches
+        .sort_by_key(|b| !b.iter().any(|h| run.mode(h) == MaintenanceMode::DRAINING));
+    run.batches = plan.batches.clone();
+    let prediction = prediction_json(&pending, &on_hosts, &plan);
+
+    if let Some(refusal) = plan.refusal() {
+        return Err(run
+            .failure(refusal)
+            .field("prediction", prediction)
+            .field("problems", json!(plan.problems)));
+    }
+    if ctx.check_mode {
+        for host in &pending {
+            run.modes.insert(host.clone(), MaintenanceMode::DRAINED);
+        }
+        run.changed = true;
+        let msg = format!(
+            "{} host(s) would be drained in {} batch(es){}",
+            pending.len(),
+            plan.batches.len(),
+            surges_text(&plan, "would run")
+        );
+        return Ok(run.outcome(ctx, msg).field("prediction", prediction));
+    }
+
+    let to_schedule: Vec<String> = pending
+        .iter()
+        .filter(|h| run.mode(h) == MaintenanceMode::NONE)
+        .cloned()
+        .collect();
+    run.apply(Action::Schedule, &to_schedule)?;
+    run.changed |= !to_schedule.is_empty();
+
+    let mut jobs = Jobs {
+        facts: facts.into_iter().map(|f| (f.job.clone(), f)).collect(),
+        surged,
+        updates: Vec::new(),
+    };
+    let running_before = running_counts(&job_tasks);
+    let deadline = Deadline::after_secs(run.settings.wait_timeout);
+    let batches = plan.batches.clone();
+    run.batches.clear();
+    let mut left_waiting = 0;
+    for (index, batch) in batches.iter().enumerate() {
+        let step = batch_step(batch, &run.modes);
+        if step.is_done() {
+            continue;
+        }
+        if !run.batches.is_empty() && !run.settings.wait {
+            left_waiting = batches.len() - index;
+            break;
+        }
+        let coordinated = make_room(run, &mut jobs, batch, &deadline)?;
+        // Hosts DRAINING since an earlier run are asked again: the plan just checked is the one
+        // that holds now, whatever that run's SLA was.
+        let to_drain = step.to_wait_for.clone();
+        let action = if coordinated {
+            Action::Drain
+        } else {
+            Action::ForceDrain
+        };
+        run.apply(action, &to_drain)?;
+        run.changed = true;
+        let now = super::now_epoch_secs();
+        for host in &to_drain {
+            run.drain_requested_at.insert(host.clone(), now);
+        }
+        run.batches.push(batch.clone());
+        if run.settings.wait {
+            wait_for(run, &to_drain, MaintenanceMode::DRAINED, &deadline)?;
+        }
+    }
+    if left_waiting == 0 && run.settings.wait {
+        wait_for_moved(run, &jobs, &running_before, &deadline)?;
+        remove_surges(run, &mut jobs, &deadline)?;
+    }
+    let msg = if left_waiting > 0 {
+        format!(
+            "draining batch {} of {}; wait=false: re-run to drain the {left_waiting} batch(es) left",
+            batches.len() - left_waiting,
+            batches.len()
+        )
+    } else if run.settings.wait {
+        format!(
+            "{} host(s) DRAINED in {} batch(es), every job within its SLA{}",
+            pending.len(),
+            run.batches.len(),
+            surges_text(&plan, "ran")
+        )
+    } else {
+        format!("{} host(s) draining", pending.len())
+    };
+    Ok(run.outcome(ctx, msg).field("surged", json!(plan.surges())))
+}
+
+/// `; a/prod/ui ran 1 extra instance while its host drained`, for the result's message.
+fn surges_text(plan: &DrainPlan, verb: &str) -> String {
+    plan.surges()
+        .iter()
+        .map(|(job, n)| format!("; {job} {verb} {n} extra instance(s) while its hosts drained"))
+        .collect()
+}
+
+/// Per job: its count (without a surge in place), its SLA (its own, else the drain's), whether
+/// it is a service, a single copy, or allowed downtime.
+fn job_facts(
+    job_tasks: &[ScheduledTask],
+    surged: &BTreeMap<String, usize>,
+    run: &Run,
+) -> Vec<JobFacts> {
+    let mut facts: BTreeMap<String, JobFacts> = BTreeMap::new();
+    for task in job_tasks {
+        let job = job_key(task).to_string();
+        let entry = facts.entry(job.clone()).or_insert_with(|| {
+            let c = config(task);
+            JobFacts {
+                downtime_allowed: run.settings.allow_downtime.contains(&job),
+                job,
+                instances: 0,
+                policy: c
+                    .and_then(|c| c.sla_policy.clone())
+                    .unwrap_or_else(|| run.settings.sla_policy.clone()),
+                is_service: c.is_some_and(|c| c.is_service),
+                single_copy: c.is_some_and(is_single_copy),
+            }
+        });
+        entry.instances += 1;
+    }
+    for fact in facts.values_mut() {
+        if let Some(before) = surged.get(&fact.job) {
+            fact.instances = (*before).min(fact.instances);
+        }
+    }
+    facts.into_values().collect()
+}
+
+fn is_single_copy(config: &crate::api::types::TaskConfig) -> bool {
+    config.metadata.iter().flatten().any(|m| {
+        m.key.as_deref() == Some(SINGLE_COPY_KEY)
+            && m.value
+                .as_deref()
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    })
+}
+
+/// The hosts to drain with their failure domain and instances per job.
+fn drain_hosts(
+    pending: &[String],
+    on_hosts: &BTreeMap<String, Vec<ScheduledTask>>,
+    attributes: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    run: &Run,
+) -> Result<Vec<DrainHost>, Failure> {
+    pending
+        .iter()
+        .map(|name| {
+            let group = match &run.settings.group_by {
+                None => String::new(),
+                Some(attribute) => match attributes.get(name).and_then(|a| a.get(attribute)) {
+                    Some(values) if !values.is_empty() => values.join(","),
+                    _ => {
+                        return Err(Failure::new(format!(
+                            "group_by: host {name} has no attribute {attribute:?}; group by an \
+                             attribute every host has (see aurora.scheduler.host_info), or leave \
+                             it out"
+                        )))
+                    }
+                },
+            };
+            let mut instances = BTreeMap::new();
+            for task in on_hosts.get(name).into_iter().flatten() {
+                *instances.entry(job_key(task).to_string()).or_default() += 1;
+            }
+            Ok(DrainHost {
+                name: name.clone(),
+                group,
+                instances,
+            })
+        })
+        .collect()
+}
+
+/// The check-mode prediction, also returned by a real run and with a refusal: per host the
+/// tasks that move, per job how it is kept whole.
+fn prediction_json(
+    pending: &[String],
+    on_hosts: &BTreeMap<String, Vec<ScheduledTask>>,
+    plan: &DrainPlan,
+) -> Value {
+    let hosts: Map<String, Value> = pending
+        .iter()
+        .map(|h| {
+            let tasks: Vec<Value> = on_hosts
+                .get(h)
+                .into_iter()
+                .flatten()
+                .map(task_json)
+                .collect();
+            (h.clone(), Value::from(tasks))
+        })
+        .collect();
+    json!({"hosts": hosts, "jobs": plan.jobs, "batches": plan.batches})
+}
+
+fn running_counts(tasks: &[ScheduledTask]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for task in tasks
+        .iter()
+        .filter(|t| status(t) == ScheduleStatus::RUNNING)
+    {
+        *counts.entry(job_key(task).to_string()).or_default() += 1;
+    }
+    counts
+}
+
+/// Whether the task has been RUNNING for the SLA's duration at `now_ms` (the scheduler's clock).
+fn is_up(task: &ScheduledTask, policy: &SlaPolicy, now_ms: i64) -> bool {
+    if status(task) != ScheduleStatus::RUNNING {
+        return false;
+    }
+    let duration_ms = match policy {
+        SlaPolicy::PercentageSlaPolicy(p) => p.duration_secs,
+        SlaPolicy::CountSlaPolicy(c) => c.duration_secs,
+        SlaPolicy::CoordinatorSlaPolicy(_) => 0,
+    }
+    .saturating_mul(1000);
+    let since = task
+        .task_events
+        .iter()
+        .flatten()
+        .filter(|e| e.status == Some(ScheduleStatus::RUNNING))
+        .map(|e| e.timestamp)
+        .max()
+        .unwrap_or(i64::MAX);
+    now_ms.saturating_sub(since) >= duration_ms
+}
+
+/// Before a batch drains: every job with instances on it gets the extra instances it needs, then
+/// the wait until each keeps its SLA without them. Returns whether a task on the batch has a
+/// coordinator SLA (the batch then goes through slaDrainHosts).
+fn make_room(
+    run: &mut Run,
+    jobs: &mut Jobs,
+    batch: &[String],
+    deadline: &Deadline,
+) -> Result<bool, Failure> {
+    let batch_hosts: BTreeSet<&str> = batch.iter().map(String::as_str).collect();
+    let mut blocking: Vec<Blocker> = Vec::new();
+    let mut coordinated = false;
+    let mut error = None;
+    let done = poll(deadline, || {
+        let (on_batch, tasks) = match read_batch(run, batch) {
+            Ok(read) => read,
+            Err(e) => {
+                error = Some(e);
+                return Ok(Look::Done(()));
+            }
+        };
+        let now_ms = run.scheduler.conn.client.scheduler_now_ms();
+        blocking.clear();
+        coordinated = false;
+        for job in &on_batch {
+            let facts = match jobs.facts.get(job) {
+                Some(f) => f.clone(),
+                // A task placed on the batch's hosts since the plan was made.
+                None => match job_facts(&tasks, &jobs.surged, run)
+                    .into_iter()
+                    .find(|f| &f.job == job)
+                {
+                    Some(f) => {
+                        jobs.facts.insert(job.clone(), f.clone());
+                        f
+                    }
+                    None => continue,
+                },
+            };
+            if matches!(facts.policy, SlaPolicy::CoordinatorSlaPolicy(_)) {
+                coordinated = true;
+                continue;
+            }
+            if facts.downtime_allowed {
+                continue;
+            }
+            let mine: Vec<&ScheduledTask> = tasks
+                .iter()
+                .filter(|t| job_key(t).to_string() == *job)
+                .collect();
+            let on_batch_host = |t: &ScheduledTask| {
+                t.assigned_task
+                    .as_ref()
+                    .and_then(|a| a.slave_host.as_deref())
+                    .is_some_and(|h| batch_hosts.contains(h))
+            };
+            let live = LiveCount {
+                active: mine.len(),
+                up: mine
+                    .iter()
+                    .filter(|t| is_up(t, &facts.policy, now_ms))
+                    .count(),
+                up_on_batch: mine
+                    .iter()
+                    .filter(|t| on_batch_host(t) && is_up(t, &facts.policy, now_ms))
+                    .count(),
+                on_batch: mine.iter().filter(|t| on_batch_host(t)).count(),
+            };
+            let min_up = facts.min_up();
+            let extra = surge_needed(min_up, live);
+            if extra > 0 {
+                if !facts.is_service || facts.single_copy {
+                    error = Some(Failure::new(format!(
+                        "{job}: draining {} would leave {} of its {} instances and it cannot run \
+                         an extra copy; list it in allow_downtime or move it first",
+                        describe_hosts(batch),
+                        live.active - live.on_batch,
+                        facts.instances
+                    )));
+                    return Ok(Look::Done(()));
+                }
+                let before = *jobs.surged.entry(job.clone()).or_insert(facts.instances);
+                let key = JobKey::parse(job).unwrap_or_default();
+                match run.scheduler.counted_failure(|| {
+                    surge::scale(run.scheduler.conn, &key, live.active + extra, Some(before))
+                }) {
+                    Ok(Some(update)) => {
+                        run.changed = true;
+                        if !jobs.updates.contains(&update) {
+                            jobs.updates.push(update);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        error = Some(e);
+                        return Ok(Look::Done(()));
+                    }
+                }
+            }
+            if extra > 0 || !safe_now(min_up, live) {
+                let mut instances: Vec<i32> = mine
+                    .iter()
+                    .filter(|t| on_batch_host(t))
+                    .map(|t| instance_id(t))
+                    .collect();
+                instances.sort_unstable();
+                blocking.push(Blocker {
+                    host: describe_hosts(batch),
+                    job: job.clone(),
+                    instances,
+                    sla: format!(
+                        "{}; {} of {} instances up, {} needed while the batch drains",
+                        super::predict::policy_text(Some(&facts.policy)),
+                        live.up - live.up_on_batch,
+                        facts.instances,
+                        min_up
+                    ),
+                    forced_at: None,
+                });
+            }
+        }
+        Ok(if blocking.is_empty() {
+            Look::Done(())
+        } else {
+            Look::NotYet
+        })
+    })?;
+    if let Some(e) = error {
+        return Err(run.failure(e.msg().to_string()));
+    }
+    if done.is_some() && blocking.is_empty() {
+        return Ok(coordinated);
+    }
+    let words: Vec<String> = blocking
+        .iter()
+        .map(|b| {
+            format!(
+                "{} instances {:?} on {} ({})",
+                b.job, b.instances, b.host, b.sla
+            )
+        })
+        .collect();
+    Err(run
+        .failure(format!(
+            "batch {} not drained: after wait_timeout={}s some jobs would still fall below their \
+             SLA; their moved or extra instances are not up yet (pending for lack of capacity? \
+             see aurora.scheduler.job_info): {}. Nothing on this batch was drained; re-run to \
+             carry on",
+            describe_hosts(batch),
+            deadline.limit_secs(),
+            words.join("; ")
+        ))
+        .field("blocking", json!(blocking)))
+}
+
+/// The jobs with active tasks on the batch's hosts, and every active task of those jobs.
+fn read_batch(run: &Run, batch: &[String]) -> Result<(Vec<String>, Vec<ScheduledTask>), Failure> {
+    let on_hosts = run.scheduler.active_tasks(batch)?;
+    let mut keys: Vec<JobKey> = on_hosts.values().flatten().map(job_key).collect();
+    keys.sort();
+    keys.dedup();
+    let names = keys.iter().map(ToString::to_string).collect();
+    Ok((names, run.scheduler.job_tasks(keys)?))
+}
+
+/// After the last batch: the jobs moved have as many RUNNING instances as before the drain (the
+/// extra ones included), so that no job is left short when the extra instances go.
+fn wait_for_moved(
+    run: &Run,
+    jobs: &Jobs,
+    running_before: &BTreeMap<String, usize>,
+    deadline: &Deadline,
+) -> Result<(), Failure> {
+    let keys: Vec<JobKey> = jobs
+        .facts
+        .keys()
+        .filter_map(|j| JobKey::parse(j).ok())
+        .collect();
+    let mut short: Vec<String> = Vec::new();
+    let done = poll(deadline, || {
+        let tasks = run.scheduler.job_tasks(keys.clone())?;
+        let running = running_counts(&tasks);
+        let mut active: BTreeMap<String, usize> = BTreeMap::new();
+        for task in &tasks {
+            *active.entry(job_key(task).to_string()).or_default() += 1;
+        }
+        short = running_before
+            .iter()
+            .filter_map(|(job, before)| {
+                let wanted = (*before).min(active.get(job).copied().unwrap_or(0));
+                let now = running.get(job).copied().unwrap_or(0);
+                (now < wanted).then(|| format!("{job} ({now} of {wanted} RUNNING)"))
+            })
+            .collect();
+        Ok(if short.is_empty() {
+            Look::Done(())
+        } else {
+            Look::NotYet
+        })
+    })?;
+    if done.is_some() {
+        return Ok(());
+    }
+    Err(run.failure(format!(
+        "every host is DRAINED, but after wait_timeout={}s the instances moved are not all \
+         RUNNING again: {}; look at their pending reasons (aurora.scheduler.job_info), then \
+         re-run",
+        deadline.limit_secs(),
+        short.join(", ")
+    )))
+}
+
+/// Removes the extra instances: each surged job back to its own count, through the updater.
+fn remove_surges(run: &mut Run, jobs: &mut Jobs, deadline: &Deadline) -> Result<(), Failure> {
+    for update in std::mem::take(&mut jobs.updates) {
+        run.scheduler
+            .counted_failure(|| surge::follow(run.scheduler.conn, &update, deadline))
+            .map_err(|f| run.failure(f.msg().to_string()))?;
+    }
+    let mut removals = Vec::new();
+    for (job, before) in std::mem::take(&mut jobs.surged) {
+        let key = JobKey::parse(&job).unwrap_or_default();
+        match run
+            .scheduler
+            .counted_failure(|| surge::scale(run.scheduler.conn, &key, before, None))
+        {
+            Ok(Some(update)) => {
+                run.changed = true;
+                removals.push((job, update));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return Err(run.failure(format!(
+                    "removing the extra instances of {job} (back to {before}): {}",
+                    e.msg()
+                )))
+            }
+        }
+    }
+    for (job, update) in removals {
+        run.scheduler
+            .counted_failure(|| surge::follow(run.scheduler.conn, &update, deadline))
+            .map_err(|f| {
+                run.failure(format!(
+                    "removing the extra instances of {job}: {}",
+                    f.msg()
+                ))
+            })?;
+    }
+    Ok(())
+}
