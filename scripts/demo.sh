@@ -2,8 +2,8 @@
 # make demo: start aurora-sim with a small sample cluster, run playbooks/demo.yml against it with
 # the platform team's inventory (the platform profile, then a microservice, a cron job and a
 # batch framework deployed through the roles, then two batch frameworks whose worker counts
-# follow their loads, then the compliance report), show what runs through the CLI and where the
-# report is, then stop the simulator.
+# follow their loads, then a rack drained while all of it runs, then the compliance report), show
+# what runs through the CLI and where the report is, then stop the simulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release}
@@ -21,7 +21,8 @@ export AURORA_SCHEDULER_URL=$(head -n1 "$log")
 echo "aurora-sim serving a 6-host, 3-rack cluster at $AURORA_SCHEDULER_URL (20x virtual time)"
 
 report=$PWD/build/compliance-report
-ANSIBLE_CONFIG=$PWD/ansible.cfg ansible-playbook -i inventories/demo playbooks/demo.yml -e "report_dir=$report"
+ANSIBLE_CONFIG=$PWD/ansible.cfg ansible-playbook -i inventories/demo playbooks/demo.yml -e "report_dir=$report" \
+  -e "aurora_cli=$BIN/aurora-ansible"
 
 echo
 echo "\$ aurora-ansible jobs"

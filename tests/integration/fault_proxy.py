@@ -147,7 +147,14 @@ def handler_for(proxy, port_index):
             self.handle_request(self.rfile.read(length) if length else b"")
 
         def reply(self, status, body=b"", headers=()):
-            self.send_response(status)
+            # The scheduler's Date passes through, as a proxy's does (RFC 9110 §6.6.1): the
+            # modules read the scheduler's clock from it.
+            self.log_request(status)
+            self.send_response_only(status)
+            self.send_header("Server", self.version_string())
+            headers = list(headers)
+            if not any(name.lower() == "date" for name, _ in headers):
+                headers.append(("Date", self.date_time_string()))
             for name, value in headers:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
@@ -226,7 +233,7 @@ def handler_for(proxy, port_index):
                 kept = [
                     (name, value)
                     for name, value in response.getheaders()
-                    if name.lower() in ("content-type", "location")
+                    if name.lower() in ("content-type", "location", "date")
                 ]
                 return response.status, kept, answer
             finally:

@@ -9,8 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Map, Value};
 
 use crate::ansible::{Context, Failure, Outcome};
+use crate::api::methods::GetPendingReason;
 use crate::api::types::{
-    JobKey, JobUpdateKey, MaintenanceMode, ScheduleStatus, ScheduledTask, SlaPolicy,
+    JobKey, JobUpdateKey, MaintenanceMode, Result as Payload, ScheduleStatus, ScheduledTask,
+    SlaPolicy, TaskQuery,
 };
 use crate::modules::support::hosts::{job_key, task_json};
 use crate::modules::support::tasks::{config, instance_id, status};
@@ -105,7 +107,6 @@ pub(super) fn drain_safely(
         surged,
         updates: Vec::new(),
     };
-    let running_before = running_counts(&job_tasks);
     let deadline = Deadline::after_secs(run.settings.wait_timeout);
     let batches = plan.batches.clone();
     run.batches.clear();
@@ -140,7 +141,7 @@ pub(super) fn drain_safely(
         }
     }
     if left_waiting == 0 && run.settings.wait {
-        wait_for_moved(run, &jobs, &running_before, &deadline)?;
+        wait_for_moved(run, &jobs, &deadline)?;
         remove_surges(run, &mut jobs, &deadline)?;
     }
     let msg = if left_waiting > 0 {
@@ -445,17 +446,78 @@ fn make_room(
             )
         })
         .collect();
+    let keys: Vec<JobKey> = blocking
+        .iter()
+        .filter_map(|b| JobKey::parse(&b.job).ok())
+        .collect();
+    let waiting = pending_reasons(run, keys).unwrap_or_default();
+    let waiting = if waiting.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ". Waiting to be placed: {}; more capacity outside these hosts, a lower SLA or \
+             allow_downtime would make it safe",
+            waiting.join("; ")
+        )
+    };
     Err(run
         .failure(format!(
             "batch {} not drained: after wait_timeout={}s some jobs would still fall below their \
-             SLA; their moved or extra instances are not up yet (pending for lack of capacity? \
-             see aurora.scheduler.job_info): {}. Nothing on this batch was drained; re-run to \
-             carry on",
+             SLA, their moved or extra instances not up yet: {}{waiting}. Nothing on this batch \
+             was drained; re-run to carry on",
             describe_hosts(batch),
             deadline.limit_secs(),
             words.join("; ")
         ))
         .field("blocking", json!(blocking)))
+}
+
+/// Why the jobs' PENDING tasks wait (getPendingReason): `ml/prod/web instance 2: Insufficient: CPU`.
+fn pending_reasons(run: &Run, keys: Vec<JobKey>) -> Result<Vec<String>, Failure> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pending: BTreeMap<String, (String, i32)> = run
+        .scheduler
+        .job_tasks(keys.clone())?
+        .iter()
+        .filter(|t| status(t) == ScheduleStatus::PENDING)
+        .map(|t| {
+            let id = t
+                .assigned_task
+                .as_ref()
+                .and_then(|a| a.task_id.clone())
+                .unwrap_or_default();
+            (id, (job_key(t).to_string(), instance_id(t)))
+        })
+        .collect();
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The scheduler refuses statuses in this query (api-reference §2): one job key at a time.
+    let mut words = Vec::new();
+    for key in keys {
+        let query = TaskQuery {
+            job_keys: Some(vec![key]),
+            ..TaskQuery::default()
+        };
+        let response = run.scheduler.counted(|| {
+            run.scheduler
+                .client
+                .call_ok(&GetPendingReason { query: Some(query) })
+        })?;
+        if let Some(Payload::GetPendingReasonResult(r)) = response.result {
+            for reason in r.reasons.unwrap_or_default() {
+                if let Some((job, instance)) = reason.task_id.and_then(|id| pending.get(&id)) {
+                    words.push(format!(
+                        "{job} instance {instance}: {}",
+                        reason.reason.unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(words)
 }
 
 /// The jobs with active tasks on the batch's hosts, and every active task of those jobs.
@@ -468,16 +530,13 @@ fn read_batch(run: &Run, batch: &[String]) -> Result<(Vec<String>, Vec<Scheduled
     Ok((names, run.scheduler.job_tasks(keys)?))
 }
 
-/// After the last batch: the jobs moved have as many RUNNING instances as before the drain (the
-/// extra ones included), so that no job is left short when the extra instances go.
-fn wait_for_moved(
-    run: &Run,
-    jobs: &Jobs,
-    running_before: &BTreeMap<String, usize>,
-    deadline: &Deadline,
-) -> Result<(), Failure> {
+/// After the last batch, before the extra instances go: each job that has them runs enough
+/// instances to keep its SLA without them (for a lone service, its own instance RUNNING again
+/// elsewhere). Other jobs are not waited for: their SLA held before each batch, and a moved
+/// instance may have nowhere to run until the hosts come back (a limit constraint per rack).
+fn wait_for_moved(run: &Run, jobs: &Jobs, deadline: &Deadline) -> Result<(), Failure> {
     let keys: Vec<JobKey> = jobs
-        .facts
+        .surged
         .keys()
         .filter_map(|j| JobKey::parse(j).ok())
         .collect();
@@ -489,10 +548,17 @@ fn wait_for_moved(
         for task in &tasks {
             *active.entry(job_key(task).to_string()).or_default() += 1;
         }
-        short = running_before
+        short = jobs
+            .surged
             .iter()
             .filter_map(|(job, before)| {
-                let wanted = (*before).min(active.get(job).copied().unwrap_or(0));
+                let min_up = jobs.facts.get(job).map_or(*before, JobFacts::min_up);
+                let extra = active
+                    .get(job)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(*before);
+                let wanted = min_up + extra;
                 let now = running.get(job).copied().unwrap_or(0);
                 (now < wanted).then(|| format!("{job} ({now} of {wanted} RUNNING)"))
             })
@@ -507,9 +573,9 @@ fn wait_for_moved(
         return Ok(());
     }
     Err(run.failure(format!(
-        "every host is DRAINED, but after wait_timeout={}s the instances moved are not all \
-         RUNNING again: {}; look at their pending reasons (aurora.scheduler.job_info), then \
-         re-run",
+        "every host is DRAINED, but after wait_timeout={}s these jobs do not run enough instances \
+         to give back their extra ones: {}; look at their pending reasons \
+         (aurora.scheduler.job_info), then re-run",
         deadline.limit_secs(),
         short.join(", ")
     )))

@@ -85,7 +85,7 @@ ls "$WORK"/*.kernel >/dev/null 2>&1 && fail "check mode ran the kernel update"
 
 operator_run
 run_playbook "$TARGET/verify.yml"
-tasks_json | python3 "$TARGET/sla_history.py" ml/prod/ranker=2:3 ml/prod/featurizer=1:2
+tasks_json | python3 scripts/sla_history.py ml/prod/ranker=2:3 ml/prod/featurizer=1:2
 [ "$(ls "$WORK"/*.kernel | wc -l)" -eq 6 ] || fail "not every host got its kernel update"
 
 after=$(active_task_ids)

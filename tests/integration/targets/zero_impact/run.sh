@@ -12,7 +12,7 @@ set -euo pipefail
 source tests/integration/lib.sh
 start_sim --hosts 16 --racks 4 --time-scale 60
 TARGET=tests/integration/targets/zero_impact
-SLA_HISTORY=tests/integration/targets/operator_playbook/sla_history.py
+SLA_HISTORY=scripts/sla_history.py
 WORK=$(mktemp -d)
 LIB_FILES+=("$WORK")
 export AURORA_SCHEDULER_URL=$AURORA_URL
