@@ -232,23 +232,17 @@ impl Module for JobInfo {
 }
 
 /// The jobs the filter keeps, sorted by key, each given to `each` one at a time, typed (job_info
-/// lists it with `ListedJob::to_json`): a caller that keeps less of each job than this never
-/// holds the whole listing. An error of `each` stops the reading and is returned.
+/// lists it with `ListedJob::to_json`). The tasks are read a batch of jobs per call by
+/// `TASK_READERS` threads while the jobs of the batches already read are given: a caller that
+/// keeps less of each job than this never holds the whole listing, and no more than a few
+/// batches of tasks are held at once. An error of `each` stops the reading and is returned.
 pub(crate) fn read_jobs(
     conn: &Connection,
     filter: &Filter,
     mut each: impl FnMut(ListedJob<'_>) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let summaries = job_summaries(conn, filter)?;
-    let mut by_job = active_tasks(conn, &summaries)?;
     let updates = update_summaries(conn, filter)?;
-    let any_pending = by_job.values().any(|tasks| !tasks.pending.is_empty());
-    let pending = if any_pending {
-        pending_reasons(conn, filter)?
-    } else {
-        BTreeMap::new()
-    };
-
     let mut updates_by_job: BTreeMap<String, Vec<&JobUpdateSummary>> = BTreeMap::new();
     for update in &updates {
         if let Some(job) = update.key.as_ref().and_then(|k| k.job.as_ref()) {
@@ -258,27 +252,35 @@ pub(crate) fn read_jobs(
                 .push(update);
         }
     }
+    // Asked for once, when the first PENDING task is seen.
+    let mut pending: Option<BTreeMap<String, String>> = None;
+    let no_reasons = BTreeMap::new();
 
-    for summary in &summaries {
-        let Some(key) = summary.job.as_ref().and_then(|j| j.key.as_ref()) else {
-            continue;
-        };
-        let name = key.to_string();
-        let tasks = by_job.remove(&name).unwrap_or_default();
-        if !filter.statuses.is_empty() && !tasks.has_any_status(&filter.statuses) {
-            continue;
+    read_task_batches(conn, &summaries, |batch, mut by_job| {
+        if pending.is_none() && by_job.values().any(|tasks| !tasks.pending.is_empty()) {
+            pending = Some(pending_reasons(conn, filter)?);
         }
-        let updates = updates_by_job.get(&name).map_or(&[][..], Vec::as_slice);
-        each(ListedJob {
-            key,
-            name,
-            summary,
-            tasks,
-            updates,
-            pending: &pending,
-        })?;
-    }
-    Ok(())
+        for summary in batch {
+            let Some(key) = summary.job.as_ref().and_then(|j| j.key.as_ref()) else {
+                continue;
+            };
+            let name = key.to_string();
+            let tasks = by_job.remove(&name).unwrap_or_default();
+            if !filter.statuses.is_empty() && !tasks.has_any_status(&filter.statuses) {
+                continue;
+            }
+            let updates = updates_by_job.get(&name).map_or(&[][..], Vec::as_slice);
+            each(ListedJob {
+                key,
+                name,
+                summary,
+                tasks,
+                updates,
+                pending: pending.as_ref().unwrap_or(&no_reasons),
+            })?;
+        }
+        Ok(())
+    })
 }
 
 fn job_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobSummary>, Failure> {
@@ -430,41 +432,62 @@ impl ConfigGroup {
     }
 }
 
-/// The active tasks of the summarized jobs, without executor data, by job key. Each reader
-/// takes every `TASK_READERS`th batch of jobs; a job's tasks all come in one answer, so the
-/// readers' summaries are of distinct jobs and the order of the answers does not matter.
-fn active_tasks(
+/// The active tasks of the summarized jobs, without executor data, folded by job key, given to
+/// `each` a batch of `JOBS_PER_TASK_CALL` jobs at a time, in the summaries' order, with the
+/// batch's summaries. Reader `r` of `TASK_READERS` reads batches `r`, `r + TASK_READERS`, ...
+/// and hands each over through its own channel of one, so that batches come in order and a
+/// reader is never more than two batches ahead. Once `each` fails or a read does, the readers
+/// stop at their next batch (the channels close).
+fn read_task_batches(
     conn: &Connection,
     summaries: &[JobSummary],
-) -> Result<BTreeMap<String, JobTasks>, Failure> {
+    mut each: impl FnMut(&[JobSummary], BTreeMap<String, JobTasks>) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let keys: Vec<JobKey> = summaries
         .iter()
         .filter_map(|s| s.job.as_ref()?.key.clone())
         .collect();
-    let batches: Vec<&[JobKey]> = keys.chunks(JOBS_PER_TASK_CALL).collect();
-    let read = |reader: usize| -> Result<BTreeMap<String, JobTasks>, ClientError> {
+    // job_summaries keeps only summaries with a key, so the batches of keys and of summaries
+    // line up.
+    let batches: Vec<(&[JobKey], &[JobSummary])> = keys
+        .chunks(JOBS_PER_TASK_CALL)
+        .zip(summaries.chunks(JOBS_PER_TASK_CALL))
+        .collect();
+    let read = |batch: &[JobKey]| -> Result<BTreeMap<String, JobTasks>, ClientError> {
         let mut by_job: BTreeMap<String, JobTasks> = BTreeMap::new();
-        for batch in batches.iter().skip(reader).step_by(TASK_READERS) {
-            for task in conn.tasks_of_jobs(batch, ScheduleStatus::ACTIVE, false)? {
-                if let Some(key) = config(&task).and_then(|c| c.job.as_ref()) {
-                    by_job.entry(key.to_string()).or_default().add(task);
-                }
+        for task in conn.tasks_of_jobs(batch, ScheduleStatus::ACTIVE, false)? {
+            if let Some(key) = config(&task).and_then(|c| c.job.as_ref()) {
+                by_job.entry(key.to_string()).or_default().add(task);
             }
         }
         Ok(by_job)
     };
     std::thread::scope(|scope| {
+        let batches = &batches;
+        let read = &read;
         let readers: Vec<_> = (0..TASK_READERS)
-            .map(|reader| scope.spawn(move || read(reader)))
+            .map(|reader| {
+                let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move || {
+                    for (keys, _) in batches.iter().skip(reader).step_by(TASK_READERS) {
+                        let tasks = read(keys);
+                        let failed = tasks.is_err();
+                        if sender.send(tasks).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+                receiver
+            })
             .collect();
-        let mut by_job = BTreeMap::new();
-        for reader in readers {
-            let read = reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            by_job.append(&mut read?);
+        for (at, (_, batch)) in batches.iter().enumerate() {
+            // A reader that ended without sending its batch panicked: the scope says so.
+            let Ok(tasks) = readers[at % TASK_READERS].recv() else {
+                return Err(Failure::new("reading the tasks stopped unexpectedly"));
+            };
+            each(batch, tasks?)?;
         }
-        Ok(by_job)
+        Ok(())
     })
 }
 
