@@ -1,8 +1,9 @@
 //! `aurora.scheduler.job_info`: what runs on the cluster, read-only. Per job: instances by
 //! status, the running configurations with their instance ranges, metadata and versions, active
 //! and recent updates, and why PENDING tasks wait. A few calls for the whole cluster, so that it
-//! stays quick on a thousand jobs; the tasks are read a batch of jobs per call and folded into
-//! per-job summaries, so that they never all sit in memory at once.
+//! stays quick on a thousand jobs; the tasks are read a batch of jobs per call, folded into
+//! per-job summaries and each batch's jobs handed on as soon as it is read, so that the tasks
+//! never all sit in memory at once (`read_jobs`, which the software inventory shares).
 
 use std::collections::BTreeMap;
 
