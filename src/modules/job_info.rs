@@ -1,14 +1,15 @@
 //! `aurora.scheduler.job_info`: what runs on the cluster, read-only. Per job: instances by
 //! status, the running configurations with their instance ranges, metadata and versions, active
 //! and recent updates, and why PENDING tasks wait. A few calls for the whole cluster, so that it
-//! stays quick on a thousand jobs; the tasks are read a batch of jobs per call and folded into
-//! per-job summaries, so that they never all sit in memory at once.
+//! stays quick on a thousand jobs; the tasks are read a batch of jobs per call, folded into
+//! per-job summaries and each batch's jobs handed on as soon as it is read, so that the tasks
+//! never all sit in memory at once (`read_jobs`, which the software inventory shares).
 
 use std::collections::BTreeMap;
 
 use regex::Regex;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::ansible::{Context, Documentation, Failure, Module, Outcome, Support};
@@ -16,10 +17,10 @@ use crate::api::client::ClientError;
 use crate::api::keys::check_identifier;
 use crate::api::methods::{GetJobSummary, GetJobUpdateSummaries, GetPendingReason};
 use crate::api::types::{
-    JobKey, JobSummary, JobUpdateQuery, JobUpdateSummary, Resource, Result as Payload,
-    ScheduleStatus, ScheduledTask, TaskConfig, TaskQuery,
+    JobConfiguration, JobKey, JobSummary, JobUpdateQuery, JobUpdateSummary, Resource,
+    Result as Payload, ScheduleStatus, ScheduledTask, TaskConfig, TaskQuery,
 };
-use crate::spec::provenance::{config_fingerprint, image, version_of, Version};
+use crate::spec::provenance::{config_fingerprint, image, version_of, Version, VersionSource};
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::tasks::{config, describe_ids, instance_id, status, task_id};
@@ -208,7 +209,10 @@ impl Module for JobInfo {
         let filter = Filter::from(&options)?;
         let conn = options.connection.connect()?;
         let mut jobs = Vec::new();
-        read_jobs(&conn, &filter, |job| jobs.push(job))?;
+        read_jobs(&conn, &filter, |job| {
+            jobs.push(job.to_json());
+            Ok(())
+        })?;
         let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for info in &jobs {
             for version in info["versions"].as_array().into_iter().flatten() {
@@ -228,24 +232,18 @@ impl Module for JobInfo {
     }
 }
 
-/// The jobs the filter keeps, sorted by key, each as job_info lists it (see RETURN), given to
-/// `each` one at a time: a caller that keeps less of each job than this never holds the whole
-/// listing.
+/// The jobs the filter keeps, sorted by key, each given to `each` one at a time, typed (job_info
+/// lists it with `ListedJob::to_json`). The tasks are read a batch of jobs per call by
+/// `TASK_READERS` threads while the jobs of the batches already read are given: a caller that
+/// keeps less of each job than this never holds the whole listing, and no more than a few
+/// batches of tasks are held at once. An error of `each` stops the reading and is returned.
 pub(crate) fn read_jobs(
     conn: &Connection,
     filter: &Filter,
-    mut each: impl FnMut(Value),
+    mut each: impl FnMut(ListedJob<'_>) -> Result<(), Failure>,
 ) -> Result<(), Failure> {
     let summaries = job_summaries(conn, filter)?;
-    let mut by_job = active_tasks(conn, &summaries)?;
     let updates = update_summaries(conn, filter)?;
-    let any_pending = by_job.values().any(|tasks| !tasks.pending.is_empty());
-    let pending = if any_pending {
-        pending_reasons(conn, filter)?
-    } else {
-        BTreeMap::new()
-    };
-
     let mut updates_by_job: BTreeMap<String, Vec<&JobUpdateSummary>> = BTreeMap::new();
     for update in &updates {
         if let Some(job) = update.key.as_ref().and_then(|k| k.job.as_ref()) {
@@ -255,25 +253,35 @@ pub(crate) fn read_jobs(
                 .push(update);
         }
     }
+    // Asked for once, when the first PENDING task is seen.
+    let mut pending: Option<BTreeMap<String, String>> = None;
+    let no_reasons = BTreeMap::new();
 
-    for summary in &summaries {
-        let Some(key) = summary.job.as_ref().and_then(|j| j.key.as_ref()) else {
-            continue;
-        };
-        let name = key.to_string();
-        let job_tasks = by_job.remove(&name).unwrap_or_default();
-        if !filter.statuses.is_empty() && !job_tasks.has_any_status(&filter.statuses) {
-            continue;
+    read_task_batches(conn, &summaries, |batch, mut by_job| {
+        if pending.is_none() && by_job.values().any(|tasks| !tasks.pending.is_empty()) {
+            pending = Some(pending_reasons(conn, filter)?);
         }
-        each(job_json(
-            key,
-            summary,
-            &job_tasks,
-            updates_by_job.get(&name).map_or(&[][..], Vec::as_slice),
-            &pending,
-        ));
-    }
-    Ok(())
+        for summary in batch {
+            let Some(key) = summary.job.as_ref().and_then(|j| j.key.as_ref()) else {
+                continue;
+            };
+            let name = key.to_string();
+            let tasks = by_job.remove(&name).unwrap_or_default();
+            if !filter.statuses.is_empty() && !tasks.has_any_status(&filter.statuses) {
+                continue;
+            }
+            let updates = updates_by_job.get(&name).map_or(&[][..], Vec::as_slice);
+            each(ListedJob {
+                key,
+                name,
+                summary,
+                tasks,
+                updates,
+                pending: pending.as_ref().unwrap_or(&no_reasons),
+            })?;
+        }
+        Ok(())
+    })
 }
 
 fn job_summaries(conn: &Connection, filter: &Filter) -> Result<Vec<JobSummary>, Failure> {
@@ -346,27 +354,6 @@ impl JobTasks {
         });
     }
 
-    /// The tasks as listed, by instance, each with its configuration's version and fingerprint.
-    fn tasks_json(&self) -> Vec<Value> {
-        let mut rows: Vec<&TaskRow> = self.tasks.iter().collect();
-        rows.sort_by_key(|row| row.instance);
-        rows.into_iter()
-            .map(|row| {
-                let group = &self.configs[row.group];
-                json!({
-                    "instance": row.instance,
-                    "status": row.status.to_string(),
-                    "task_id": row.task_id,
-                    "host": row.host,
-                    "ports": row.ports,
-                    "version": group.version.version,
-                    "version_source": group.version.source,
-                    "fingerprint": group.fingerprint,
-                })
-            })
-            .collect()
-    }
-
     fn has_any_status(&self, statuses: &[ScheduleStatus]) -> bool {
         statuses
             .iter()
@@ -423,14 +410,19 @@ struct TaskRow {
 }
 
 /// One distinct configuration of a job's active tasks, with what is derived from it once.
-struct ConfigGroup {
+pub(crate) struct ConfigGroup {
     config: TaskConfig,
-    version: Version,
-    fingerprint: String,
+    pub version: Version,
+    pub fingerprint: String,
     instances: Vec<i32>,
 }
 
 impl ConfigGroup {
+    /// The configuration's metadata, key to value.
+    pub fn metadata(&self) -> BTreeMap<&str, &str> {
+        metadata_map(&self.config)
+    }
+
     fn new(config: TaskConfig) -> ConfigGroup {
         ConfigGroup {
             version: version_of(&config),
@@ -441,41 +433,62 @@ impl ConfigGroup {
     }
 }
 
-/// The active tasks of the summarized jobs, without executor data, by job key. Each reader
-/// takes every `TASK_READERS`th batch of jobs; a job's tasks all come in one answer, so the
-/// readers' summaries are of distinct jobs and the order of the answers does not matter.
-fn active_tasks(
+/// The active tasks of the summarized jobs, without executor data, folded by job key, given to
+/// `each` a batch of `JOBS_PER_TASK_CALL` jobs at a time, in the summaries' order, with the
+/// batch's summaries. Reader `r` of `TASK_READERS` reads batches `r`, `r + TASK_READERS`, ...
+/// and hands each over through its own channel of one, so that batches come in order and a
+/// reader is never more than two batches ahead. Once `each` fails or a read does, the readers
+/// stop at their next batch (the channels close).
+fn read_task_batches(
     conn: &Connection,
     summaries: &[JobSummary],
-) -> Result<BTreeMap<String, JobTasks>, Failure> {
+    mut each: impl FnMut(&[JobSummary], BTreeMap<String, JobTasks>) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let keys: Vec<JobKey> = summaries
         .iter()
         .filter_map(|s| s.job.as_ref()?.key.clone())
         .collect();
-    let batches: Vec<&[JobKey]> = keys.chunks(JOBS_PER_TASK_CALL).collect();
-    let read = |reader: usize| -> Result<BTreeMap<String, JobTasks>, ClientError> {
+    // job_summaries keeps only summaries with a key, so the batches of keys and of summaries
+    // line up.
+    let batches: Vec<(&[JobKey], &[JobSummary])> = keys
+        .chunks(JOBS_PER_TASK_CALL)
+        .zip(summaries.chunks(JOBS_PER_TASK_CALL))
+        .collect();
+    let read = |batch: &[JobKey]| -> Result<BTreeMap<String, JobTasks>, ClientError> {
         let mut by_job: BTreeMap<String, JobTasks> = BTreeMap::new();
-        for batch in batches.iter().skip(reader).step_by(TASK_READERS) {
-            for task in conn.tasks_of_jobs(batch, ScheduleStatus::ACTIVE, false)? {
-                if let Some(key) = config(&task).and_then(|c| c.job.as_ref()) {
-                    by_job.entry(key.to_string()).or_default().add(task);
-                }
+        for task in conn.tasks_of_jobs(batch, ScheduleStatus::ACTIVE, false)? {
+            if let Some(key) = config(&task).and_then(|c| c.job.as_ref()) {
+                by_job.entry(key.to_string()).or_default().add(task);
             }
         }
         Ok(by_job)
     };
     std::thread::scope(|scope| {
+        let batches = &batches;
+        let read = &read;
         let readers: Vec<_> = (0..TASK_READERS)
-            .map(|reader| scope.spawn(move || read(reader)))
+            .map(|reader| {
+                let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move || {
+                    for (keys, _) in batches.iter().skip(reader).step_by(TASK_READERS) {
+                        let tasks = read(keys);
+                        let failed = tasks.is_err();
+                        if sender.send(tasks).is_err() || failed {
+                            return;
+                        }
+                    }
+                });
+                receiver
+            })
             .collect();
-        let mut by_job = BTreeMap::new();
-        for reader in readers {
-            let read = reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            by_job.append(&mut read?);
+        for (at, (_, batch)) in batches.iter().enumerate() {
+            // A reader that ended without sending its batch panicked: the scope says so.
+            let Ok(tasks) = readers[at % TASK_READERS].recv() else {
+                return Err(Failure::new("reading the tasks stopped unexpectedly"));
+            };
+            each(batch, tasks?)?;
         }
-        Ok(by_job)
+        Ok(())
     })
 }
 
@@ -520,97 +533,227 @@ fn pending_reasons(
         .collect())
 }
 
-fn job_json(
-    key: &JobKey,
-    summary: &JobSummary,
-    tasks: &JobTasks,
-    updates: &[&JobUpdateSummary],
-    pending: &BTreeMap<String, String>,
-) -> Value {
-    let groups = tasks.config_groups();
-    let job = summary.job.as_ref();
-    let cron_schedule = job.and_then(|j| j.cron_schedule.clone());
-    // A cron job's template is what its next run starts: its version counts as running.
-    let template = job
-        .filter(|_| cron_schedule.is_some())
-        .and_then(|j| Some((j.instance_count, j.task_config.as_ref()?)));
-    let template_version = template.map(|(_, config)| version_of(config));
-    let version_counts = tasks.version_counts();
-    let mut versions: Vec<&str> = version_counts
-        .keys()
-        .copied()
-        .chain(template_version.as_ref().map(|v| v.version.as_str()))
-        .collect();
-    versions.sort_unstable();
-    versions.dedup();
-    let kind = job_kind(
-        cron_schedule.is_some(),
-        groups
+/// One job as read: its summary, its active tasks folded (`JobTasks`), its updates and the
+/// pending reasons, typed until listed. job_info lists it with `to_json`; the software inventory
+/// takes only what its report needs.
+pub(crate) struct ListedJob<'a> {
+    pub key: &'a JobKey,
+    /// The key as `role/environment/name`.
+    pub name: String,
+    summary: &'a JobSummary,
+    tasks: JobTasks,
+    updates: &'a [&'a JobUpdateSummary],
+    pending: &'a BTreeMap<String, String>,
+}
+
+/// A cron job's template: what its next run starts.
+#[derive(Serialize)]
+pub(crate) struct Template<'a> {
+    pub instance_count: i32,
+    pub version: String,
+    pub version_source: VersionSource,
+    pub fingerprint: String,
+    pub image: Option<String>,
+    pub metadata: BTreeMap<&'a str, &'a str>,
+}
+
+/// One active task with its configuration, as listed.
+pub(crate) struct ListedTask<'a> {
+    pub instance: i32,
+    pub status: ScheduleStatus,
+    pub task_id: Option<&'a str>,
+    pub host: Option<&'a str>,
+    pub ports: &'a BTreeMap<String, i32>,
+    pub config: &'a ConfigGroup,
+}
+
+impl<'a> ListedJob<'a> {
+    fn job(&self) -> Option<&'a JobConfiguration> {
+        self.summary.job.as_ref()
+    }
+
+    pub fn cron_schedule(&self) -> Option<&'a str> {
+        self.job().and_then(|j| j.cron_schedule.as_deref())
+    }
+
+    /// `service`, `batch` or `cron`.
+    pub fn kind(&self) -> &'static str {
+        // The configuration of the lowest instance tells, else the job's own.
+        let service = self
+            .tasks
+            .configs
             .iter()
-            .map(|(group, _)| group.config.is_service)
+            .min_by_key(|group| group.instances.iter().min())
+            .map(|group| group.config.is_service)
+            .into_iter()
             .chain(
-                job.and_then(|j| j.task_config.as_ref())
+                self.job()
+                    .and_then(|j| j.task_config.as_ref())
                     .map(|t| t.is_service),
             )
             .next()
-            .unwrap_or(false),
-    );
-    let active_update = updates
-        .iter()
-        .find(|u| summary_status(u).is_some_and(|s| s.is_active()))
-        .map(|u| update_json(u));
-    let recent: Vec<Value> = updates
-        .iter()
-        .take(RECENT_UPDATES)
-        .map(|u| update_json(u))
-        .collect();
-    let waiting: Vec<Value> = tasks
-        .pending
-        .iter()
-        .map(|(instance, task_id)| {
-            json!({
-                "instance": instance,
-                "task_id": task_id,
-                "reason": pending.get(task_id).cloned().unwrap_or_default(),
-            })
+            .unwrap_or(false);
+        job_kind(self.cron_schedule().is_some(), service)
+    }
+
+    /// The number of distinct instances with an active task.
+    pub fn active_instance_count(&self) -> usize {
+        self.tasks.active_instance_count()
+    }
+
+    /// A cron job's template (its version counts as running), else None.
+    pub fn template(&self) -> Option<Template<'a>> {
+        self.cron_schedule()?;
+        let job = self.job()?;
+        let config = job.task_config.as_ref()?;
+        let version = version_of(config);
+        Some(Template {
+            instance_count: job.instance_count,
+            version: version.version,
+            version_source: version.source,
+            fingerprint: config_fingerprint(config),
+            image: image(config),
+            metadata: metadata_map(config),
         })
-        .collect();
-    let stats = summary.stats.clone().unwrap_or_default();
-    json!({
-        "job": key.to_string(),
-        "role": key.role,
-        "environment": key.environment,
-        "name": key.name,
-        "kind": kind,
-        "instance_count": tasks.active_instance_count(),
-        "template": template.zip(template_version.as_ref()).map(|((count, config), version)| {
-            json!({
-                "instance_count": count,
-                "version": version.version,
-                "version_source": version.source,
-                "fingerprint": config_fingerprint(config),
-                "image": image(config),
-                "metadata": metadata_map(config),
+    }
+
+    /// Each version with its number of active instances (tasks with a configuration).
+    pub fn version_counts(&self) -> BTreeMap<&str, usize> {
+        self.tasks.version_counts()
+    }
+
+    /// The configurations with their instances sorted, in order of their lowest instance.
+    pub fn config_groups(&self) -> Vec<(&ConfigGroup, Vec<i32>)> {
+        self.tasks.config_groups()
+    }
+
+    /// The active tasks with a configuration, by instance.
+    pub fn tasks(&self) -> Vec<ListedTask<'_>> {
+        let mut rows: Vec<ListedTask> = self
+            .tasks
+            .tasks
+            .iter()
+            .map(|row| ListedTask {
+                instance: row.instance,
+                status: row.status,
+                task_id: row.task_id.as_deref(),
+                host: row.host.as_deref(),
+                ports: &row.ports,
+                config: &self.tasks.configs[row.group],
             })
-        }),
-        "cron_schedule": cron_schedule,
-        "next_cron_run_ms": summary.next_cron_run_ms,
-        "instances": tasks.instances,
-        "tasks": tasks.tasks_json(),
-        "stats": {
-            "active": stats.active_task_count,
-            "pending": stats.pending_task_count,
-            "finished": stats.finished_task_count,
-            "failed": stats.failed_task_count,
-        },
-        "configs": groups.iter().map(|(group, ids)| config_json(group, ids)).collect::<Vec<_>>(),
-        "versions": versions,
-        "version_counts": version_counts,
-        "mixed_versions": version_counts.len() > 1,
-        "active_update": active_update,
-        "recent_updates": recent,
-        "pending": waiting,
-    })
+            .collect();
+        rows.sort_by_key(|row| row.instance);
+        rows
+    }
+
+    /// The update in flight, else None.
+    pub fn active_update(&self) -> Option<Value> {
+        self.updates
+            .iter()
+            .find(|u| summary_status(u).is_some_and(|s| s.is_active()))
+            .map(|u| update_json(u))
+    }
+
+    /// A job as read from its summary and its active tasks, for tests of what is made of it.
+    #[cfg(test)]
+    pub fn of(
+        key: &'a JobKey,
+        summary: &'a JobSummary,
+        tasks: Vec<ScheduledTask>,
+        pending: &'a BTreeMap<String, String>,
+    ) -> ListedJob<'a> {
+        let mut folded = JobTasks::default();
+        for task in tasks {
+            folded.add(task);
+        }
+        ListedJob {
+            key,
+            name: key.to_string(),
+            summary,
+            tasks: folded,
+            updates: &[],
+            pending,
+        }
+    }
+
+    /// The job as job_info lists it (see RETURN).
+    pub fn to_json(&self) -> Value {
+        let template = self.template();
+        let version_counts = self.version_counts();
+        let mut versions: Vec<&str> = version_counts
+            .keys()
+            .copied()
+            .chain(template.as_ref().map(|t| t.version.as_str()))
+            .collect();
+        versions.sort_unstable();
+        versions.dedup();
+        let recent: Vec<Value> = self
+            .updates
+            .iter()
+            .take(RECENT_UPDATES)
+            .map(|u| update_json(u))
+            .collect();
+        let waiting: Vec<Value> = self
+            .tasks
+            .pending
+            .iter()
+            .map(|(instance, task_id)| {
+                json!({
+                    "instance": instance,
+                    "task_id": task_id,
+                    "reason": self.pending.get(task_id).cloned().unwrap_or_default(),
+                })
+            })
+            .collect();
+        let tasks: Vec<Value> = self
+            .tasks()
+            .into_iter()
+            .map(|task| {
+                json!({
+                    "instance": task.instance,
+                    "status": task.status,
+                    "task_id": task.task_id,
+                    "host": task.host,
+                    "ports": task.ports,
+                    "version": task.config.version.version,
+                    "version_source": task.config.version.source,
+                    "fingerprint": task.config.fingerprint,
+                })
+            })
+            .collect();
+        let stats = self.summary.stats.clone().unwrap_or_default();
+        let key = self.key;
+        json!({
+            "job": self.name,
+            "role": key.role,
+            "environment": key.environment,
+            "name": key.name,
+            "kind": self.kind(),
+            "instance_count": self.active_instance_count(),
+            "template": template,
+            "cron_schedule": self.cron_schedule(),
+            "next_cron_run_ms": self.summary.next_cron_run_ms,
+            "instances": self.tasks.instances,
+            "tasks": tasks,
+            "stats": {
+                "active": stats.active_task_count,
+                "pending": stats.pending_task_count,
+                "finished": stats.finished_task_count,
+                "failed": stats.failed_task_count,
+            },
+            "configs": self
+                .config_groups()
+                .iter()
+                .map(|(group, ids)| config_json(group, ids))
+                .collect::<Vec<_>>(),
+            "versions": versions,
+            "version_counts": version_counts,
+            "mixed_versions": version_counts.len() > 1,
+            "active_update": self.active_update(),
+            "recent_updates": recent,
+            "pending": waiting,
+        })
+    }
 }
 
 /// What a job is: `cron` when it has a cron schedule, else `service` or `batch`.
@@ -845,7 +988,8 @@ mod tests {
             }),
             ..JobSummary::default()
         };
-        let listed = job_json(&key, &summary, &JobTasks::default(), &[], &BTreeMap::new());
+        let pending = BTreeMap::new();
+        let listed = ListedJob::of(&key, &summary, Vec::new(), &pending).to_json();
         let mut keys: Vec<String> = listed.as_object().unwrap().keys().cloned().collect();
         keys.sort();
         assert_eq!(keys, documented_job_keys());

@@ -4,7 +4,9 @@
 # fail (sim.behavior=fail through the metadata override), rolls back and fails the pipeline with
 # the scheduler's reason, writing the JSON result and the JUnit XML; the re-run is refused naming
 # that update, without touching the job (same tasks, no new update); -e retry_failed=true tries
-# again (a new update, rolled back again).
+# again (a new update, rolled back again). Then a pipeline re-run while version 4 still rolls out
+# (its instances start slowly, one at a time) joins that update: both runs succeed with the same
+# update id, and no second update is started.
 set -euo pipefail
 source tests/integration/lib.sh
 out=$(mktemp -d)
@@ -64,5 +66,41 @@ expect v2-retry "not r['succeeded'] and r['changed'] and not r['refused'] and 'R
 
 deploy v3 -e version=3.0.0 || { cat "$out/v3.log"; failed=1; }
 expect v3 'r["succeeded"] and r["changed"]'
-echo "deploy: v1 twice, v2 rolled back, refused, retried, v3: $([ $failed = 0 ] && echo ok || echo FAILED)"
+
+# The rollout of 4.0.0 takes about 12 s here (two instances one at a time, each 1,200 virtual
+# seconds to start at the simulator's 200x): long enough for a second ansible-playbook to reach
+# its job task while the first one waits.
+slow='{"overrides": {"metadata": {"sim.behavior": "slow_start:1200"}, "update": {"batch_size": 1}}}'
+updates() {
+  "$AURORA_BIN/aurora-ansible" --scheduler-url "$AURORA_URL" --output json call getJobUpdateSummaries \
+    --json '{"jobUpdateQuery": {"jobKey": {"role": "ci", "environment": "devel", "name": "web"}}}' |
+    "$PYTHON" -c 'import json, sys; print(" ".join(sorted(u["key"]["id"] + ":" + u["state"]["status"] for u in json.load(sys.stdin)["result"]["getJobUpdateSummariesResult"].get("updateSummaries") or [])))'
+}
+before=$(updates)
+SECONDS=0
+deploy v4 -e version=4.0.0 -e "$slow" &
+first=$!
+rolling=""
+for _ in $(seq 150); do
+  now=$(updates)
+  if [ "$now" != "$before" ] && [[ $now == *ROLLING_FORWARD* ]]; then rolling=yes; break; fi
+  sleep 0.2
+done
+[ -n "$rolling" ] || { echo "the rollout of 4.0.0 did not start" >&2; failed=1; }
+echo "4.0.0 rolling out after ${SECONDS} s"
+deploy v4-again -e version=4.0.0 -e "$slow" || { cat "$out/v4-again.log"; failed=1; }
+echo "the re-run done after ${SECONDS} s"
+wait "$first" || { cat "$out/v4.log"; failed=1; }
+echo "the first run done after ${SECONDS} s"
+expect v4 'r["succeeded"] and r["changed"] and bool(r["update_id"])'
+joined=$(result v4 'r["update_id"]')
+expect v4-again "r['succeeded'] and r['update_id'] == '$joined'"
+"$PYTHON" - "$before" "$(updates)" "$joined" <<'PY' || failed=1
+import sys
+before, after = ({u.split(":")[0]: u.split(":")[1] for u in text.split()} for text in sys.argv[1:3])
+new = {id: status for id, status in after.items() if id not in before}
+assert new == {sys.argv[3]: "ROLLED_FORWARD"}, f"updates started for 4.0.0: {new}"
+print("the re-run joined update", sys.argv[3], "and started none")
+PY
+echo "deploy: v1 twice, v2 rolled back, refused, retried, v3, v4 joined by its re-run: $([ $failed = 0 ] && echo ok || echo FAILED)"
 exit $failed

@@ -6,7 +6,8 @@
 # for one role; a policy violation fails the run after writing the files, naming the job, the
 # instances and the rule; the HTML page in headless Chromium (browser.sh). Then playbooks/deploy.yml
 # as a pipeline runs it (20_deploy.sh): a failing version fails once with the scheduler's reason,
-# the re-run is refused without touching the job, retry_failed=true tries again.
+# the re-run is refused without touching the job, retry_failed=true tries again; a re-run while a
+# rollout is in flight joins it (the same update, no second one).
 set -euo pipefail
 source tests/integration/lib.sh
 here=tests/integration/targets/compliance
