@@ -170,10 +170,19 @@ problems:
         it off these hosts first
 surged:
   description: The jobs that ran extra instances while their hosts drained (make before break),
-    with how many; they are back at their own counts when the task ends.
+    with how many; they are back at their own counts when the task ends, except those in
+    C(extra_instances_left).
   returned: success with drain=sla and state=drained
   type: dict
   sample: {www-data/prod/web: 1}
+extra_instances_left:
+  description: Jobs that keep their extra instances, with their own count, because giving them
+    back while the hosts are drained would take them below their SLA (their own instances have
+    no room to run); a warning says so. Give them back with M(aurora.scheduler.instances) once
+    the hosts are back, as the role C(aurora_host_maintenance) does.
+  returned: when some job keeps extra instances
+  type: dict
+  sample: {www-data/prod/web: 25}
 scheduler_calls:
   description: How many requests the module made to the scheduler.
   returned: always

@@ -37,7 +37,7 @@ struct Jobs {
 
 pub(super) fn drain_safely(
     run: &mut Run,
-    ctx: &Context,
+    ctx: &mut Context,
     attributes: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
 ) -> Result<Outcome, Failure> {
     let pending: Vec<String> = run
@@ -140,8 +140,13 @@ pub(super) fn drain_safely(
             wait_for(run, &to_drain, MaintenanceMode::DRAINED, &deadline)?;
         }
     }
+    let mut kept = BTreeMap::new();
     if left_waiting == 0 && run.settings.wait {
-        wait_for_moved(run, &jobs, &deadline)?;
+        for job in wait_for_moved(run, &jobs, &deadline)? {
+            if let Some(before) = jobs.surged.remove(&job) {
+                kept.insert(job, before);
+            }
+        }
         remove_surges(run, &mut jobs, &deadline)?;
     }
     let msg = if left_waiting > 0 {
@@ -160,7 +165,22 @@ pub(super) fn drain_safely(
     } else {
         format!("{} host(s) draining", pending.len())
     };
-    Ok(run.outcome(ctx, msg).field("surged", json!(plan.surges())))
+    let mut outcome = run.outcome(ctx, msg).field("surged", json!(plan.surges()));
+    if !kept.is_empty() {
+        let jobs: Vec<String> = kept
+            .iter()
+            .map(|(job, count)| format!("{job} (back to {count})"))
+            .collect();
+        ctx.warn(format!(
+            "{} keep their extra instances: giving them back now would take them below \
+                 their SLA, their own instances having no room to run while these hosts are \
+                 drained. Once the hosts are back (state=active), give them back with \
+                 aurora.scheduler.instances, or let the next drain of these jobs' hosts do it",
+            jobs.join(", ")
+        ));
+        outcome = outcome.field("extra_instances_left", json!(kept));
+    }
+    Ok(outcome)
 }
 
 /// `; a/prod/ui ran 1 extra instance while its host drained`, for the result's message.
@@ -269,17 +289,6 @@ fn prediction_json(
         })
         .collect();
     json!({"hosts": hosts, "jobs": plan.jobs, "batches": plan.batches})
-}
-
-fn running_counts(tasks: &[ScheduledTask]) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for task in tasks
-        .iter()
-        .filter(|t| status(t) == ScheduleStatus::RUNNING)
-    {
-        *counts.entry(job_key(task).to_string()).or_default() += 1;
-    }
-    counts
 }
 
 /// Whether the task has been RUNNING for the SLA's duration at `now_ms` (the scheduler's clock).
@@ -530,38 +539,44 @@ fn read_batch(run: &Run, batch: &[String]) -> Result<(Vec<String>, Vec<Scheduled
     Ok((names, run.scheduler.job_tasks(keys)?))
 }
 
-/// After the last batch, before the extra instances go: each job that has them runs enough
-/// instances to keep its SLA without them (for a lone service, its own instance RUNNING again
-/// elsewhere). Other jobs are not waited for: their SLA held before each batch, and a moved
-/// instance may have nowhere to run until the hosts come back (a limit constraint per rack).
-fn wait_for_moved(run: &Run, jobs: &Jobs, deadline: &Deadline) -> Result<(), Failure> {
+/// How long the end of a drain waits for a job to be able to give back its extra instances:
+/// beyond that, the drained hosts are what keeps its instances from running, and waiting longer
+/// would only hold the operator's maintenance.
+const GIVE_BACK_GRACE_SECS: u64 = 120;
+
+/// After the last batch, before the extra instances go: each job that has them must keep its
+/// SLA without them, that is run enough of its own instances (ids below its own count; the
+/// updater removes the highest ids). For a lone service: its own instance RUNNING again
+/// elsewhere. Waits a bounded time; the jobs that still could not give them back are returned,
+/// and keep them (while the hosts are drained there may be no room for every instance, for
+/// example with a per-host limit). Other jobs are not waited for: their SLA held before each
+/// batch.
+fn wait_for_moved(run: &Run, jobs: &Jobs, deadline: &Deadline) -> Result<Vec<String>, Failure> {
     let keys: Vec<JobKey> = jobs
         .surged
         .keys()
         .filter_map(|j| JobKey::parse(j).ok())
         .collect();
+    let grace = Deadline::after_secs(GIVE_BACK_GRACE_SECS.min(deadline.remaining_secs()));
     let mut short: Vec<String> = Vec::new();
-    let done = poll(deadline, || {
+    poll(&grace, || {
         let tasks = run.scheduler.job_tasks(keys.clone())?;
-        let running = running_counts(&tasks);
-        let mut active: BTreeMap<String, usize> = BTreeMap::new();
-        for task in &tasks {
-            *active.entry(job_key(task).to_string()).or_default() += 1;
-        }
         short = jobs
             .surged
             .iter()
-            .filter_map(|(job, before)| {
-                let min_up = jobs.facts.get(job).map_or(*before, JobFacts::min_up);
-                let extra = active
-                    .get(job)
-                    .copied()
-                    .unwrap_or(0)
-                    .saturating_sub(*before);
-                let wanted = min_up + extra;
-                let now = running.get(job).copied().unwrap_or(0);
-                (now < wanted).then(|| format!("{job} ({now} of {wanted} RUNNING)"))
+            .filter(|(job, before)| {
+                let min_up = jobs.facts.get(*job).map_or(**before, JobFacts::min_up);
+                let own_running = tasks
+                    .iter()
+                    .filter(|t| {
+                        status(t) == ScheduleStatus::RUNNING
+                            && job_key(t).to_string() == **job
+                            && usize::try_from(instance_id(t)).is_ok_and(|id| id < **before)
+                    })
+                    .count();
+                own_running < min_up
             })
+            .map(|(job, _)| job.clone())
             .collect();
         Ok(if short.is_empty() {
             Look::Done(())
@@ -569,16 +584,7 @@ fn wait_for_moved(run: &Run, jobs: &Jobs, deadline: &Deadline) -> Result<(), Fai
             Look::NotYet
         })
     })?;
-    if done.is_some() {
-        return Ok(());
-    }
-    Err(run.failure(format!(
-        "every host is DRAINED, but after wait_timeout={}s these jobs do not run enough instances \
-         to give back their extra ones: {}; look at their pending reasons \
-         (aurora.scheduler.job_info), then re-run",
-        deadline.limit_secs(),
-        short.join(", ")
-    )))
+    Ok(short)
 }
 
 /// Removes the extra instances: each surged job back to its own count, through the updater.
