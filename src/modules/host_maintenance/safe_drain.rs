@@ -539,51 +539,74 @@ fn read_batch(run: &Run, batch: &[String]) -> Result<(Vec<String>, Vec<Scheduled
     Ok((names, run.scheduler.job_tasks(keys)?))
 }
 
-/// How long the end of a drain waits for a job to be able to give back its extra instances:
-/// beyond that, the drained hosts are what keeps its instances from running, and waiting longer
-/// would only hold the operator's maintenance.
-const GIVE_BACK_GRACE_SECS: u64 = 120;
+/// How long, on the scheduler's clock, an own instance may stay PENDING at the end of a drain
+/// before the job is taken to have no room for it while the hosts are drained: placement takes
+/// seconds when there is room.
+const NO_ROOM_AFTER_MS: i64 = 60_000;
 
 /// After the last batch, before the extra instances go: each job that has them must keep its
 /// SLA without them, that is run enough of its own instances (ids below its own count; the
 /// updater removes the highest ids). For a lone service: its own instance RUNNING again
-/// elsewhere. Waits a bounded time; the jobs that still could not give them back are returned,
-/// and keep them (while the hosts are drained there may be no room for every instance, for
-/// example with a per-host limit). Other jobs are not waited for: their SLA held before each
-/// batch.
+/// elsewhere. Waits while an own instance is on its way; a job whose missing instances have been
+/// PENDING for a minute has no room while the hosts are drained: it is returned, and keeps its
+/// extra instances (for example with a per-host limit). Other jobs are not waited for: their
+/// SLA held before each batch.
 fn wait_for_moved(run: &Run, jobs: &Jobs, deadline: &Deadline) -> Result<Vec<String>, Failure> {
     let keys: Vec<JobKey> = jobs
         .surged
         .keys()
         .filter_map(|j| JobKey::parse(j).ok())
         .collect();
-    let grace = Deadline::after_secs(GIVE_BACK_GRACE_SECS.min(deadline.remaining_secs()));
     let mut short: Vec<String> = Vec::new();
-    poll(&grace, || {
+    let done = poll(deadline, || {
         let tasks = run.scheduler.job_tasks(keys.clone())?;
-        short = jobs
-            .surged
-            .iter()
-            .filter(|(job, before)| {
-                let min_up = jobs.facts.get(*job).map_or(**before, JobFacts::min_up);
-                let own_running = tasks
+        let now_ms = run.scheduler.conn.client.scheduler_now_ms();
+        let mut on_the_way = false;
+        short.clear();
+        for (job, before) in &jobs.surged {
+            let own: Vec<&ScheduledTask> = tasks
+                .iter()
+                .filter(|t| {
+                    job_key(t).to_string() == *job
+                        && usize::try_from(instance_id(t)).is_ok_and(|id| id < *before)
+                })
+                .collect();
+            let running = own
+                .iter()
+                .filter(|t| status(t) == ScheduleStatus::RUNNING)
+                .count();
+            let min_up = jobs.facts.get(job).map_or(*before, JobFacts::min_up);
+            if running >= min_up {
+                continue;
+            }
+            short.push(job.clone());
+            on_the_way |= own.iter().any(|t| {
+                let since = t
+                    .task_events
                     .iter()
-                    .filter(|t| {
-                        status(t) == ScheduleStatus::RUNNING
-                            && job_key(t).to_string() == **job
-                            && usize::try_from(instance_id(t)).is_ok_and(|id| id < **before)
-                    })
-                    .count();
-                own_running < min_up
-            })
-            .map(|(job, _)| job.clone())
-            .collect();
-        Ok(if short.is_empty() {
+                    .flatten()
+                    .map(|e| e.timestamp)
+                    .max()
+                    .unwrap_or(0);
+                status(t) != ScheduleStatus::RUNNING
+                    && (status(t) != ScheduleStatus::PENDING
+                        || now_ms.saturating_sub(since) < NO_ROOM_AFTER_MS)
+            });
+        }
+        Ok(if short.is_empty() || !on_the_way {
             Look::Done(())
         } else {
             Look::NotYet
         })
     })?;
+    if done.is_none() {
+        return Err(run.failure(format!(
+            "every host is DRAINED, but after wait_timeout={}s the instances of {} are still \
+             starting; re-run to give back their extra instances",
+            deadline.limit_secs(),
+            short.join(", ")
+        )));
+    }
     Ok(short)
 }
 

@@ -32,11 +32,6 @@ impl Deadline {
         self.limit.as_secs()
     }
 
-    /// Whole seconds left, rounded up.
-    pub fn remaining_secs(&self) -> u64 {
-        self.remaining().as_secs_f64().ceil() as u64
-    }
-
     fn remaining(&self) -> Duration {
         self.limit.saturating_sub(self.started.elapsed())
     }
