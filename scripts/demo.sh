@@ -22,7 +22,7 @@ echo "aurora-sim serving a 6-host, 3-rack cluster at $AURORA_SCHEDULER_URL (20x 
 
 report=$PWD/build/compliance-report
 ANSIBLE_CONFIG=$PWD/ansible.cfg ansible-playbook -i inventories/demo playbooks/demo.yml -e "report_dir=$report" \
-  -e "aurora_cli=$BIN/aurora-ansible"
+  -e "aurora_cli=$(realpath "$BIN")/aurora-ansible"
 
 echo
 echo "\$ aurora-ansible jobs"
