@@ -79,3 +79,16 @@ proxy_control() {
   "$PYTHON" -c 'import sys, urllib.request; print(urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="POST"), timeout=10).read().decode())' \
     "$PROXY_URL/__proxy/$1"
 }
+
+# role_tasks_json ROLE: every task of the role the scheduler keeps, as getTasksWithoutConfigs answers.
+role_tasks_json() {
+  "$AURORA_BIN/aurora-ansible" call getTasksWithoutConfigs --json "{\"query\":{\"role\":\"$1\"}}"
+}
+# active_task_ids ROLE: the sorted ids of the role's active tasks (a drain moves them: new ids).
+active_task_ids() {
+  role_tasks_json "$1" | python3 -c 'import json,sys; print(sorted(t["assignedTask"]["taskId"] for t in json.load(sys.stdin)["result"]["scheduleStatusResult"]["tasks"] if t["status"] in ("RUNNING","STARTING","ASSIGNED","PENDING")))'
+}
+# hosts_in_maintenance: the hosts the scheduler's /maintenance page lists (every mode but NONE).
+hosts_in_maintenance() {
+  python3 -c 'import json,sys,urllib.request; p=json.load(urllib.request.urlopen(sys.argv[1] + "/maintenance")); print(sorted(p["DRAINED"] + p["SCHEDULED"] + list(p["DRAINING"])))' "$AURORA_URL"
+}

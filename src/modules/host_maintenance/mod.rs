@@ -632,18 +632,7 @@ fn predict(
         &job_tasks,
         Some(&run.settings.sla_policy),
     );
-    let hosts: Map<String, Value> = pending
-        .iter()
-        .map(|h| {
-            let tasks: Vec<Value> = on_hosts
-                .get(h)
-                .into_iter()
-                .flatten()
-                .map(task_json)
-                .collect();
-            (h.clone(), Value::from(tasks))
-        })
-        .collect();
+    let hosts = moving_tasks_json(pending, &on_hosts);
     for host in pending {
         run.modes.insert(host.clone(), MaintenanceMode::DRAINED);
     }
@@ -668,6 +657,23 @@ fn predict(
     Ok(run
         .outcome(ctx, msg)
         .field("prediction", json!({"hosts": hosts, "jobs": predicted})))
+}
+
+/// Per host to drain, the tasks that would move off it (the prediction's `hosts`).
+fn moving_tasks_json(pending: &[String], on_hosts: &BTreeMap<String, Vec<ScheduledTask>>) -> Value {
+    pending
+        .iter()
+        .map(|h| {
+            let tasks: Vec<Value> = on_hosts
+                .get(h)
+                .into_iter()
+                .flatten()
+                .map(task_json)
+                .collect();
+            (h.clone(), Value::from(tasks))
+        })
+        .collect::<Map<String, Value>>()
+        .into()
 }
 
 mod docs;

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::ansible::{Context, Failure, Outcome};
 use crate::api::methods::GetPendingReason;
@@ -14,7 +14,7 @@ use crate::api::types::{
     JobKey, JobUpdateKey, MaintenanceMode, Result as Payload, ScheduleStatus, ScheduledTask,
     SlaPolicy, TaskQuery,
 };
-use crate::modules::support::hosts::{job_key, task_json};
+use crate::modules::support::hosts::job_key;
 use crate::modules::support::tasks::{config, instance_id, status};
 use crate::modules::support::wait::{poll, Deadline, Look};
 
@@ -276,19 +276,11 @@ fn prediction_json(
     on_hosts: &BTreeMap<String, Vec<ScheduledTask>>,
     plan: &DrainPlan,
 ) -> Value {
-    let hosts: Map<String, Value> = pending
-        .iter()
-        .map(|h| {
-            let tasks: Vec<Value> = on_hosts
-                .get(h)
-                .into_iter()
-                .flatten()
-                .map(task_json)
-                .collect();
-            (h.clone(), Value::from(tasks))
-        })
-        .collect();
-    json!({"hosts": hosts, "jobs": plan.jobs, "batches": plan.batches})
+    json!({
+        "hosts": super::moving_tasks_json(pending, on_hosts),
+        "jobs": plan.jobs,
+        "batches": plan.batches
+    })
 }
 
 /// Whether the task has been RUNNING for the SLA's duration at `now_ms` (the scheduler's clock).

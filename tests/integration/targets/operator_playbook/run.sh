@@ -26,14 +26,6 @@ compose:
 YAML
 
 fail() { echo "FAILED: $*" >&2; exit 1; }
-tasks_json() { "$AURORA_BIN/aurora-ansible" call getTasksWithoutConfigs --json '{"query":{"role":"ml"}}'; }
-active_task_ids() {
-  tasks_json | python3 -c 'import json,sys; print(sorted(t["assignedTask"]["taskId"] for t in json.load(sys.stdin)["result"]["scheduleStatusResult"]["tasks"] if t["status"] in ("RUNNING","STARTING","ASSIGNED","PENDING")))'
-}
-# The hosts the scheduler's /maintenance page lists (every mode but NONE).
-hosts_in_maintenance() {
-  python3 -c 'import json,sys,urllib.request; p=json.load(urllib.request.urlopen(sys.argv[1] + "/maintenance")); print(sorted(p["DRAINED"] + p["SCHEDULED"] + list(p["DRAINING"])))' "$AURORA_URL"
-}
 operator_run() {
   echo "--- host_maintenance.yml $*"
   timeout 900 ansible-playbook -i "$WORK/sim.aurora.yml" playbooks/host_maintenance.yml \
@@ -77,19 +69,19 @@ if ANSIBLE_INVENTORY_UNPARSED_FAILED=true ansible-inventory -i "$WORK/noexe.auro
 fi
 grep -q "make build" "$WORK/err" || { cat "$WORK/err"; fail "unclear error for a missing executable"; }
 
-before=$(active_task_ids)
+before=$(active_task_ids ml)
 operator_run --check
-[ "$(active_task_ids)" = "$before" ] || fail "check mode moved tasks"
+[ "$(active_task_ids ml)" = "$before" ] || fail "check mode moved tasks"
 [ "$(hosts_in_maintenance)" = "[]" ] || fail "check mode left hosts in maintenance: $(hosts_in_maintenance)"
 ls "$WORK"/*.kernel >/dev/null 2>&1 && fail "check mode ran the kernel update"
 
 operator_run
 run_playbook "$TARGET/verify.yml"
-tasks_json | python3 scripts/sla_history.py ml/prod/ranker=2:3 ml/prod/featurizer=1:2
+role_tasks_json ml | python3 scripts/sla_history.py ml/prod/ranker=2:3 ml/prod/featurizer=1:2
 [ "$(ls "$WORK"/*.kernel | wc -l)" -eq 6 ] || fail "not every host got its kernel update"
 
-after=$(active_task_ids)
+after=$(active_task_ids ml)
 operator_run
 [ -z "$(recap_changed)" ] || fail "the second run changed: $(recap_changed)"
-[ "$(active_task_ids)" = "$after" ] || fail "the second run moved tasks"
+[ "$(active_task_ids ml)" = "$after" ] || fail "the second run moved tasks"
 echo "operator_playbook: passed"

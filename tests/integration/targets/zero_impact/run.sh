@@ -27,16 +27,9 @@ compose:
 YAML
 
 fail() { echo "FAILED: $*" >&2; exit 1; }
-tasks_json() { "$AURORA_BIN/aurora-ansible" call getTasksWithoutConfigs --json '{"query":{"role":"ml"}}'; }
-active_task_ids() {
-  tasks_json | python3 -c 'import json,sys; print(sorted(t["assignedTask"]["taskId"] for t in json.load(sys.stdin)["result"]["scheduleStatusResult"]["tasks"] if t["status"] in ("RUNNING","STARTING","ASSIGNED","PENDING")))'
-}
-hosts_in_maintenance() {
-  python3 -c 'import json,sys,urllib.request; p=json.load(urllib.request.urlopen(sys.argv[1] + "/maintenance")); print(sorted(p["DRAINED"] + p["SCHEDULED"] + list(p["DRAINING"])))' "$AURORA_URL"
-}
 # The rack of the host running the master.
 master_rack() {
-  tasks_json | python3 -c '
+  role_tasks_json ml | python3 -c '
 import json, sys
 tasks = json.load(sys.stdin)["result"]["scheduleStatusResult"]["tasks"]
 host = [t["assignedTask"]["slaveHost"] for t in tasks
@@ -58,18 +51,18 @@ rack=$(master_rack)
 echo "the master runs in rack $rack"
 
 echo "--- an unsafe rack is refused, in check mode and for real, before anything moves"
-before=$(active_task_ids)
+before=$(active_task_ids ml)
 if operator_run -l "aurora_rack_$rack" --check; then fail "check mode accepted a drain that stops the master"; fi
 grep -q "no safe drain plan: $MASTER on host-" "$WORK/last.log" || fail "the refusal does not name the master and its host"
 grep -q "allow_downtime" "$WORK/last.log" || fail "the refusal does not say what would make it safe"
 if operator_run -l "aurora_rack_$rack"; then fail "a drain that stops the master went ahead"; fi
 grep -q "no safe drain plan: $MASTER on host-" "$WORK/last.log" || fail "the run's refusal differs from check mode's"
-[ "$(active_task_ids)" = "$before" ] || fail "a refused drain moved tasks"
+[ "$(active_task_ids ml)" = "$before" ] || fail "a refused drain moved tasks"
 [ "$(hosts_in_maintenance)" = "[]" ] || fail "a refused drain left hosts in maintenance: $(hosts_in_maintenance)"
 
 echo "--- check mode over the whole cluster moves nothing"
 operator_run -e "{\"aurora_host_maintenance_allow_downtime\": [\"$MASTER\"]}" --check
-[ "$(active_task_ids)" = "$before" ] || fail "check mode moved tasks"
+[ "$(active_task_ids ml)" = "$before" ] || fail "check mode moved tasks"
 [ "$(hosts_in_maintenance)" = "[]" ] || fail "check mode left hosts in maintenance: $(hosts_in_maintenance)"
 ls "$WORK"/*.kernel >/dev/null 2>&1 && fail "check mode ran the kernel update"
 
@@ -82,10 +75,10 @@ done
 [ "$(ls "$WORK"/*.kernel | wc -l)" -eq 16 ] || fail "not every host got its kernel update"
 [ "$(hosts_in_maintenance)" = "[]" ] || fail "hosts left in maintenance: $(hosts_in_maintenance)"
 # MIN_RUNNING:INSTANCES per job (api-reference §4.8: 95%, relaxed to one instance down).
-tasks_json | python3 "$SLA_HISTORY" ml/prod/svc1=1:1 ml/prod/svc2=1:2 ml/prod/svc3=2:3 \
+role_tasks_json ml | python3 "$SLA_HISTORY" ml/prod/svc1=1:1 ml/prod/svc2=1:2 ml/prod/svc3=2:3 \
   ml/prod/svc25=24:25 ml/staging/tuner-worker=2:3
 # Every service back at its own count: the extra instances are gone.
-tasks_json | python3 -c '
+role_tasks_json ml | python3 -c '
 import collections, json, sys
 tasks = json.load(sys.stdin)["result"]["scheduleStatusResult"]["tasks"]
 running = collections.Counter(t["assignedTask"]["task"]["job"]["name"] for t in tasks if t["status"] == "RUNNING")
@@ -95,8 +88,8 @@ assert not wrong, "running counts (running, wanted): %s" % wrong
 print("every service back at its own count:", dict(running))'
 
 echo "--- the second run changes nothing"
-after=$(active_task_ids)
+after=$(active_task_ids ml)
 operator_run -e "{\"aurora_host_maintenance_allow_downtime\": [\"$MASTER\"]}"
 [ -z "$(recap_changed)" ] || fail "the second run changed: $(recap_changed)"
-[ "$(active_task_ids)" = "$after" ] || fail "the second run moved tasks"
+[ "$(active_task_ids ml)" = "$after" ] || fail "the second run moved tasks"
 echo "zero_impact: passed"
