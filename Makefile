@@ -3,54 +3,66 @@
 
 SHELL := /bin/bash
 ANSIBLE_CORE_VERSION := 2.19.14
-# Every module name the one executable answers to (dispatch is on `_ansible_module_name`).
-MODULES := job job_info job_update instances quota cron_job host_info host_maintenance platform fair_share software_inventory
 COLLECTION := ansible_collections/aurora/scheduler
-MODULE_DIR := $(COLLECTION)/plugins/modules
 VENV := .venv
 # Cargo's own target directory when one is set, as in a shared build.
-RELEASE := $(or $(CARGO_TARGET_DIR),target)/release
-# The module executable is built with Cargo's `module` profile (small: Ansible copies it per task).
-MODULE_BUILD := $(or $(CARGO_TARGET_DIR),target)/module
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+RELEASE := $(TARGET_DIR)/release
+# The module executable: static (musl) for each Linux platform, built with Cargo's `module`
+# profile (small: Ansible copies it to a remote host per task) by cargo-zigbuild, with zig as the
+# C compiler and linker for every platform (both from PyPI, pinned here), into the collection's
+# executables/, where each module's action plugin picks the one for the host.
+PLATFORMS := x86_64 aarch64
+HOST_PLATFORM := $(patsubst arm64,aarch64,$(shell uname -m))
+EXECUTABLES := $(COLLECTION)/executables
+ZIGLANG_VERSION := 0.17.1
+CARGO_ZIGBUILD_VERSION := 0.24.1
 
-.PHONY: help build venv browser test check-collection test-rust test-integration soak fuzz demo bench collection fmt lint clean
+.PHONY: help build executables toolchain venv browser qemu test test-rust test-integration soak fuzz demo bench collection fmt lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
-build: ## build both binaries and install the module executable into the collection
+build: venv ## build the CLI and aurora-sim, and the module executable for this machine into the collection
 	cargo build --release --locked --bins
-	cargo build --profile module --locked --bin aurora-ansible
-	@# One real file under the first module name, relative links for the others: links inside the
-	@# collection survive `ansible-galaxy collection build` (binary-modules.md §4.2).
-	@# Links of names no longer in MODULES are removed.
-	@find $(MODULE_DIR) -mindepth 1 -type l -delete
-	@first=$(firstword $(MODULES)); \
-	install -m 0755 $(MODULE_BUILD)/aurora-ansible $(MODULE_DIR)/$$first; \
-	for m in $(wordlist 2,99,$(MODULES)); do ln -sfn $$first $(MODULE_DIR)/$$m; done
+	$(MAKE) --no-print-directory executable-$(HOST_PLATFORM)
 
-venv: $(VENV)/.ansible-core-$(ANSIBLE_CORE_VERSION) ## Python venv with the pinned ansible-core
+executables: $(addprefix executable-,$(PLATFORMS)) ## the module executable for every platform the collection ships
 
-$(VENV)/.ansible-core-$(ANSIBLE_CORE_VERSION):
+executable-%: venv toolchain
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo zigbuild --quiet --profile module --locked --bin aurora-ansible --target $*-unknown-linux-musl
+	install -D -m 0755 $(TARGET_DIR)/$*-unknown-linux-musl/module/aurora-ansible $(EXECUTABLES)/aurora-ansible-linux-$*
+
+toolchain: ## Rust's standard library for the musl targets (rustup), when missing
+	@installed=$$(rustup target list --installed); \
+	for platform in $(PLATFORMS); do \
+	  target=$$platform-unknown-linux-musl; \
+	  grep -qx $$target <<<"$$installed" || rustup target add $$target || \
+	    { echo "cannot install Rust's $$target target with rustup; the static executables need it" >&2; exit 1; }; \
+	done
+
+VENV_STAMP := $(VENV)/.installed-ansible-core-$(ANSIBLE_CORE_VERSION)-zig-$(ZIGLANG_VERSION)-$(CARGO_ZIGBUILD_VERSION)
+venv: $(VENV_STAMP) ## Python venv with the pinned ansible-core, zig and cargo-zigbuild
+
+$(VENV_STAMP):
 	rm -rf $(VENV)
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(ANSIBLE_CORE_VERSION)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(ANSIBLE_CORE_VERSION) \
+	  ziglang==$(ZIGLANG_VERSION) cargo-zigbuild==$(CARGO_ZIGBUILD_VERSION)
 	touch $@
 
-test: check-collection test-rust test-integration ## every test: Rust (unit, conformance, snapshots) then ansible-playbook
+test: test-rust test-integration ## every test: Rust (unit, conformance, snapshots) then ansible-playbook
 
 browser: ## headless Chromium (Debian package) for the compliance report's HTML test, installed when missing
-	scripts/install_chromium.sh
+	scripts/install_deb.sh chromium chromium "the compliance report's browser test"
 
-check-collection: ## every module is in the action group, so module_defaults reach it
-	@for m in $(MODULES); do \
-	  grep -Eq "^ +- $$m$$" $(COLLECTION)/meta/runtime.yml || { echo "module $$m is missing from action_groups.all in meta/runtime.yml" >&2; exit 1; }; \
-	done
+qemu: ## qemu-user (Debian package) to run the aarch64 executable's test on another machine, installed when missing
+	scripts/install_deb.sh qemu-aarch64 qemu-user "the aarch64 executable's test"
 
 test-rust: ## Rust tests; stale insta snapshots fail
 	INSTA_UPDATE=no cargo test --release --locked
 
-test-integration: build venv browser ## ansible-playbook tests against aurora-sim (TARGETS="a b" for some)
+test-integration: build executables venv browser qemu ## ansible-playbook tests against aurora-sim (TARGETS="a b" for some)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/integration/run.sh
 
 soak: build venv ## the fault-injection target for longer: FAULT_ROUNDS rounds (default 30), FAULT_SEED
@@ -69,9 +81,8 @@ demo: build venv ## start aurora-sim and run playbooks/demo.yml against it (the 
 bench: build venv ## print the figures design.md sets targets for
 	scripts/bench.sh
 
-collection: build venv ## build the collection tarball into build/
-	mkdir -p build
-	$(VENV)/bin/ansible-galaxy collection build --force --output-path build $(COLLECTION)
+collection: executables venv ## build the collection tarball into build/, with the executable of every platform
+	scripts/build_collection.sh $(VENV)/bin/ansible-galaxy $(COLLECTION) build $(PLATFORMS)
 
 fmt: ## format the Rust code
 	cargo fmt --all
@@ -82,5 +93,4 @@ lint: ## formatting and clippy, warnings as errors
 
 clean: ## remove build outputs and the venv
 	cargo clean
-	rm -rf $(VENV) build
-	find $(MODULE_DIR) -mindepth 1 ! -name '*.yml' ! -name README.md -delete
+	rm -rf $(VENV) build $(EXECUTABLES)

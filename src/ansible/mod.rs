@@ -1,6 +1,6 @@
 //! Ansible's module protocol for the collection's one executable: reading the arguments file,
 //! checking options against each module's JSON Schema as Ansible's argument spec would, running
-//! the module, and printing its one JSON result; plus the sidecar documentation of each module.
+//! the module, and printing its one JSON result; plus the documentation file of each module.
 //!
 //! A module is a unit struct implementing [`Module`], listed in `crate::modules::ALL`:
 //!
@@ -36,7 +36,7 @@
 //! }
 //! ```
 //!
-//! Its test `check_sidecar(&Job, &committed_module_docs_dir())` keeps `plugins/modules/job.yml`
+//! Its test `check_doc_files(&Job, &committed_plugins_dir())` keeps `plugins/modules/job.py`
 //! (written by `aurora-ansible docs`) in step with the code. A module never prints to stdout.
 
 pub mod convert;
@@ -50,8 +50,9 @@ mod validate;
 mod yaml;
 
 pub use docs::{
-    check_sidecar, committed_module_docs_dir, render_sidecar, sidecar_path, stale_sidecars,
-    validated_examples, write_sidecars, DocsError, MODULE_DOCS_DIR,
+    action_file_path, check_doc_files, committed_plugins_dir, doc_file_path, render_action_file,
+    render_doc_file, render_doc_texts, stale_doc_files, validated_examples, write_doc_files,
+    DocTexts, DocsError, PLUGINS_DIR,
 };
 pub use mask::{remove_values, NO_LOG_PLACEHOLDER};
 pub use module::{AnyModule, Documentation, Module, Support, DEFAULT_AUTHOR};

@@ -255,7 +255,7 @@ pub struct Documentation {
 }
 
 /// The author every module lists unless it says otherwise (the collection's galaxy.yml).
-pub const DEFAULT_AUTHOR: &str = "aurora-ansible developers";
+pub const DEFAULT_AUTHOR: &str = "aurora-ansible developers (@aurora-ansible)";
 
 impl Documentation {
     pub fn new(short_description: impl Into<String>) -> Documentation {

@@ -1,4 +1,4 @@
-//! A small block-style YAML writer for the sidecar docs. serde_yaml_ng writes `yes`, `on` or
+//! A small block-style YAML writer for the module documentation. serde_yaml_ng writes `yes`, `on` or
 //! `1_000` unquoted, which PyYAML (YAML 1.1, what ansible-doc reads with) takes for a boolean or
 //! a number; here every string that is not plainly a string is double-quoted.
 

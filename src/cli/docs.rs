@@ -1,10 +1,12 @@
 //! `aurora-ansible schema MODULE` and `aurora-ansible docs [--check] [DIR]`: what the modules
-//! say about their options, for people and for the committed sidecar files.
+//! say about their options, for people and for the committed documentation and action files.
 
 use std::path::Path;
 
 use super::{emit, CliError};
-use crate::ansible::{sidecar_path, stale_sidecars, write_sidecars, AnyModule};
+use crate::ansible::{
+    action_file_path, doc_file_path, stale_doc_files, write_doc_files, AnyModule,
+};
 
 /// Prints the JSON Schema of a module's options.
 pub fn schema(
@@ -30,7 +32,8 @@ pub fn schema(
     Ok(())
 }
 
-/// Writes each module's sidecar into `dir`, or with `check` only reports the ones that differ.
+/// Writes each module's documentation and action files under the plugin directory `dir`, or
+/// with `check` only reports the ones that differ.
 pub fn docs(
     modules: &[&dyn AnyModule],
     check: bool,
@@ -38,13 +41,13 @@ pub fn docs(
     out: &mut dyn std::io::Write,
 ) -> Result<(), CliError> {
     if check {
-        let stale = stale_sidecars(modules, dir).map_err(|e| CliError::Config(e.to_string()))?;
+        let stale = stale_doc_files(modules, dir).map_err(|e| CliError::Config(e.to_string()))?;
         if stale.is_empty() {
             emit(
                 out,
                 &format!(
-                    "{} sidecar file(s) in {} are up to date\n",
-                    modules.len(),
+                    "{} file(s) in {} are up to date\n",
+                    2 * modules.len(),
                     dir.display()
                 ),
             );
@@ -53,16 +56,17 @@ pub fn docs(
         let lines: Vec<String> = stale.iter().map(|e| e.to_string()).collect();
         return Err(CliError::DocsDiffer(lines.join("\n")));
     }
-    let written = write_sidecars(modules, dir).map_err(|e| CliError::Config(e.to_string()))?;
+    let written = write_doc_files(modules, dir).map_err(|e| CliError::Config(e.to_string()))?;
     let mut report = String::new();
     for module in modules {
-        let path = sidecar_path(dir, *module);
-        let state = if written.contains(&path) {
-            "wrote"
-        } else {
-            "unchanged"
-        };
-        report.push_str(&format!("{state} {}\n", path.display()));
+        for path in [doc_file_path(dir, *module), action_file_path(dir, *module)] {
+            let state = if written.contains(&path) {
+                "wrote"
+            } else {
+                "unchanged"
+            };
+            report.push_str(&format!("{state} {}\n", path.display()));
+        }
     }
     emit(out, &report);
     Ok(())
@@ -104,29 +108,31 @@ mod tests {
     }
 
     #[test]
-    fn docs_writes_each_sidecar_then_check_passes_until_one_is_edited() {
+    fn docs_writes_each_modules_files_then_check_passes_until_one_is_edited() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (result, text) = output(|out| docs(TEST_MODULES, false, dir.path(), out));
         assert!(result.is_ok());
         assert!(
-            text.starts_with("wrote ") && text.contains("deploy.yml\nwrote "),
+            text.starts_with("wrote ")
+                && text.contains("modules/deploy.py\nwrote ")
+                && text.contains("action/deploy.py\nwrote "),
             "{text}"
         );
 
         let (result, text) = output(|out| docs(TEST_MODULES, true, dir.path(), out));
         assert!(result.is_ok());
-        assert!(text.starts_with("2 sidecar file(s) in "), "{text}");
+        assert!(text.starts_with("4 file(s) in "), "{text}");
 
-        std::fs::write(dir.path().join("restart.yml"), "edited\n").expect("edit");
+        std::fs::write(dir.path().join("modules/restart.py"), "edited\n").expect("edit");
         let (result, _) = output(|out| docs(TEST_MODULES, true, dir.path(), out));
         let error = result.expect_err("stale");
         assert_eq!(error.exit_code(), crate::cli::exit::DOCS_DIFFER);
         assert!(
             error
                 .to_string()
-                .contains("restart.yml is not what the code generates"),
+                .contains("restart.py is not what the code generates"),
             "{error}"
         );
-        assert!(!error.to_string().contains("deploy.yml"), "{error}");
+        assert!(!error.to_string().contains("deploy.py"), "{error}");
     }
 }

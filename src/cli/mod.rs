@@ -34,7 +34,7 @@ pub mod exit {
     pub const TRANSPORT: u8 = 3;
     /// The cluster could not be looked up, or the connection options are unusable.
     pub const CONFIG: u8 = 4;
-    /// `docs --check`: a sidecar file differs from what the code generates.
+    /// `docs --check`: a documentation or action file differs from what the code generates.
     pub const DOCS_DIFFER: u8 = 5;
 }
 
@@ -45,7 +45,7 @@ Exit status:
   2  usage error (bad options or arguments)
   3  transport, HTTP or authentication error (scheduler unreachable, timeout, TLS, 401, 503, ...)
   4  cluster lookup or configuration error (clusters.json, scheduler URL, ca_path)
-  5  docs --check: a module's sidecar documentation differs from what the code generates
+  5  docs --check: a module's documentation or action file differs from what the code generates
 
 The scheduler is --scheduler-url (or AURORA_SCHEDULER_URL), or the scheduler_uri of --cluster in
 clusters.json ($AURORA_CONFIG_ROOT/clusters.json, default /etc/aurora, then ~/.aurora/clusters.json).";
@@ -154,13 +154,14 @@ pub enum Command {
     },
     /// Run aurora.scheduler.fair_share every SECONDS until SIGTERM: one JSON line per decision.
     Rebalance(rebalance::RebalanceArgs),
-    /// Write each module's sidecar documentation (NAME.yml), read by ansible-doc.
+    /// Write each module's documentation (modules/NAME.py, read by ansible-doc) and action plugin
+    /// (action/NAME.py, which runs the executable).
     Docs {
         /// Write nothing; fail listing the files that differ from what the code generates.
         #[arg(long)]
         check: bool,
-        /// Directory of the sidecar files.
-        #[arg(default_value = crate::ansible::MODULE_DOCS_DIR)]
+        /// The collection's plugin directory.
+        #[arg(default_value = crate::ansible::PLUGINS_DIR)]
         dir: PathBuf,
     },
 }

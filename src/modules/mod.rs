@@ -35,16 +35,17 @@ pub const ALL: &[&dyn AnyModule] = &[
 mod tests {
     use super::ALL;
     use crate::ansible::{
-        check_sidecar, committed_module_docs_dir, render_sidecar, validated_examples,
+        check_doc_files, committed_plugins_dir, render_doc_texts, validated_examples,
     };
     use serde_yaml_ng::Value;
 
     #[test]
-    fn every_module_sidecar_is_current() {
+    fn every_module_documentation_and_action_file_is_current() {
         for module in ALL {
-            if let Err(stale) = check_sidecar(*module, &committed_module_docs_dir()) {
+            if let Err(stale) = check_doc_files(*module, &committed_plugins_dir()) {
                 panic!(
-                    "{stale}; run `aurora-ansible docs` and commit plugins/modules/{}.yml",
+                    "{stale}; run `aurora-ansible docs` and commit plugins/modules/{0}.py and \
+                     plugins/action/{0}.py",
                     module.name()
                 );
             }
@@ -55,9 +56,9 @@ mod tests {
     #[test]
     fn every_option_of_every_module_is_documented() {
         for module in ALL {
-            let sidecar = render_sidecar(*module).unwrap();
+            let texts = render_doc_texts(*module).unwrap();
             assert!(
-                !sidecar.contains("Not documented."),
+                !texts.documentation.contains("Not documented."),
                 "{}: an option has no doc comment",
                 module.name()
             );
@@ -76,9 +77,9 @@ mod tests {
     /// so that defaults for the group never reach a module that would refuse them.
     #[test]
     fn action_groups_hold_the_modules_that_take_their_options() {
-        let docs = committed_module_docs_dir();
+        let plugins = committed_plugins_dir();
         let runtime: Value = serde_yaml_ng::from_str(
-            &std::fs::read_to_string(docs.join("../../meta/runtime.yml")).unwrap(),
+            &std::fs::read_to_string(plugins.join("../meta/runtime.yml")).unwrap(),
         )
         .unwrap();
         let group = |name: &str| -> Vec<String> {

@@ -1,27 +1,72 @@
-//! The sidecar YAML of the test module: pinned as a snapshot, readable as YAML with the parts
-//! ansible-doc needs, and compared with a committed copy the way each module's test does.
+//! The documentation file of the test module: pinned as a snapshot, its three texts readable as
+//! the YAML ansible-doc needs, and compared with a committed copy the way each module's test does.
 
 use serde_json::json;
 
 use super::*;
 use crate::ansible::yaml::scalar_text;
 
-fn sidecar() -> String {
-    render_sidecar(&Deploy).expect("the test module's docs render")
+fn doc_file() -> String {
+    render_doc_file(&Deploy).expect("the test module's docs render")
+}
+
+/// The three texts of a module's documentation, each parsed as YAML, as ansible-doc reads them.
+fn parsed(module: &dyn AnyModule) -> serde_json::Value {
+    let texts = render_doc_texts(module).expect("docs render");
+    let yaml = |text: &str| -> serde_json::Value {
+        serde_yaml_ng::from_str(text).expect("each text is YAML")
+    };
+    json!({
+        "DOCUMENTATION": yaml(&texts.documentation),
+        "EXAMPLES": texts.examples,
+        "RETURN": yaml(&texts.returns),
+    })
 }
 
 #[test]
-fn the_test_modules_sidecar_is_pinned() {
-    insta::assert_snapshot!(sidecar());
+fn the_test_modules_doc_file_is_pinned() {
+    insta::assert_snapshot!(doc_file());
 }
 
 #[test]
-fn the_sidecar_is_yaml_with_the_three_parts_ansible_doc_reads() {
-    let text = sidecar();
-    assert!(
-        text.starts_with("# Copyright: (c) 2026, aurora-ansible developers\n# Apache License 2.0")
-    );
-    let parsed: serde_json::Value = serde_yaml_ng::from_str(&text).expect("the sidecar is YAML");
+fn the_doc_file_is_python_holding_only_the_three_texts_under_a_gpl_header() {
+    let text = doc_file();
+    assert!(text.starts_with(
+        "# -*- coding: utf-8 -*-\n# Copyright: (c) 2026, aurora-ansible developers\n\
+         # GNU General Public License v3.0+"
+    ));
+    let texts = render_doc_texts(&Deploy).expect("render");
+    for (name, body) in [
+        ("DOCUMENTATION", &texts.documentation),
+        ("EXAMPLES", &texts.examples),
+        ("RETURN", &texts.returns),
+    ] {
+        assert!(
+            text.contains(&format!("\n{name} = r\"\"\"\n{body}\"\"\"\n")),
+            "{name} in {text}"
+        );
+    }
+    // Only docs and the __future__ import: validate-modules reads such a file as documentation.
+    let imports: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("import ") || l.starts_with("from "))
+        .collect();
+    assert_eq!(imports, ["from __future__ import annotations"]);
+}
+
+#[test]
+fn the_action_file_runs_the_shared_executable_action() {
+    let text = render_action_file(&Deploy);
+    assert!(text.contains(
+        "from ansible_collections.aurora.scheduler.plugins.plugin_utils.executable import ExecutableAction\n"
+    ));
+    assert!(text.contains("\nclass ActionModule(ExecutableAction):\n"));
+    assert!(text.contains("aurora.scheduler.deploy"));
+}
+
+#[test]
+fn the_documentation_has_the_three_parts_ansible_doc_reads() {
+    let parsed = parsed(&Deploy);
     let documentation = &parsed["DOCUMENTATION"];
     assert_eq!(documentation["module"], json!("deploy"));
     assert_eq!(
@@ -52,7 +97,7 @@ fn the_sidecar_is_yaml_with_the_three_parts_ansible_doc_reads() {
 
 #[test]
 fn options_are_documented_from_the_schema() {
-    let parsed: serde_json::Value = serde_yaml_ng::from_str(&sidecar()).expect("YAML");
+    let parsed = parsed(&Deploy);
     let options = &parsed["DOCUMENTATION"]["options"];
     let names: Vec<&String> = options.as_object().expect("options").keys().collect();
     let mut sorted = names.clone();
@@ -90,45 +135,46 @@ fn options_are_documented_from_the_schema() {
 }
 
 #[test]
-fn a_committed_sidecar_matches_until_the_code_changes() {
+fn committed_files_match_until_the_code_changes() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let missing = check_sidecar(&Deploy, dir.path()).expect_err("no file yet");
+    let missing = check_doc_files(&Deploy, dir.path()).expect_err("no file yet");
     assert!(
         missing.to_string().contains("the file is missing"),
         "{missing}"
     );
 
-    let written = write_sidecars(TEST_MODULES, dir.path()).expect("write");
+    let written = write_doc_files(TEST_MODULES, dir.path()).expect("write");
     assert_eq!(
         written,
         [
-            dir.path().join("deploy.yml"),
-            dir.path().join("restart.yml")
+            dir.path().join("modules/deploy.py"),
+            dir.path().join("action/deploy.py"),
+            dir.path().join("modules/restart.py"),
+            dir.path().join("action/restart.py"),
         ]
     );
-    check_sidecar(&Deploy, dir.path()).expect("fresh file matches");
+    check_doc_files(&Deploy, dir.path()).expect("fresh files match");
     assert!(
-        write_sidecars(TEST_MODULES, dir.path())
+        write_doc_files(TEST_MODULES, dir.path())
             .expect("rewrite")
             .is_empty(),
         "nothing to rewrite"
     );
-    assert!(stale_sidecars(TEST_MODULES, dir.path())
+    assert!(stale_doc_files(TEST_MODULES, dir.path())
         .expect("check")
         .is_empty());
 
-    let path = dir.path().join("deploy.yml");
-    let edited = sidecar().replace("Number of instances.", "How many.");
+    let path = dir.path().join("modules/deploy.py");
+    let edited = doc_file().replace("Number of instances.", "How many.");
     std::fs::write(&path, edited).expect("edit");
-    let stale = check_sidecar(&Deploy, dir.path()).expect_err("edited file differs");
+    let stale = check_doc_files(&Deploy, dir.path()).expect_err("edited file differs");
     let message = stale.to_string();
     assert!(
-        message.contains("deploy.yml is not what the code generates (line "),
+        message.contains("deploy.py is not what the code generates (line "),
         "{message}"
     );
     assert!(
-        message
-            .contains("\"        - How many.\", the code gives \"        - Number of instances.\""),
+        message.contains("\"      - How many.\", the code gives \"      - Number of instances.\""),
         "{message}"
     );
     assert!(
@@ -136,7 +182,7 @@ fn a_committed_sidecar_matches_until_the_code_changes() {
         "{message}"
     );
     assert_eq!(
-        stale_sidecars(TEST_MODULES, dir.path())
+        stale_doc_files(TEST_MODULES, dir.path())
             .expect("check")
             .len(),
         1
@@ -160,7 +206,7 @@ impl Module for BadDocs {
 
 #[test]
 fn a_return_text_that_is_not_a_mapping_is_refused_naming_the_module() {
-    let error = render_sidecar(&BadDocs).expect_err("RETURN is a list");
+    let error = render_doc_file(&BadDocs).expect_err("RETURN is a list");
     assert_eq!(
         error.to_string(),
         "module bad: RETURN must be a YAML mapping of return values"
@@ -169,13 +215,16 @@ fn a_return_text_that_is_not_a_mapping_is_refused_naming_the_module() {
 
 #[test]
 fn empty_examples_and_return_still_make_valid_yaml() {
-    let text = render_sidecar(&Restart).expect("render");
-    assert!(text.contains("EXAMPLES: ''\nRETURN: {}\n"), "{text}");
+    let text = render_doc_file(&Restart).expect("render");
     assert!(
-        text.contains("    check_mode:\n      support: none\n"),
+        text.contains("EXAMPLES = r\"\"\"\n\"\"\"\n\nRETURN = r\"\"\"\n{}\n\"\"\"\n"),
         "{text}"
     );
-    let parsed: serde_json::Value = serde_yaml_ng::from_str(&text).expect("YAML");
+    assert!(
+        text.contains("  check_mode:\n    support: none\n"),
+        "{text}"
+    );
+    let parsed = parsed(&Restart);
     assert_eq!(parsed["DOCUMENTATION"]["options"], json!({}));
     assert_eq!(
         parsed["DOCUMENTATION"]["description"],

@@ -1,6 +1,7 @@
 # The agent hosts of an Aurora scheduler as Ansible inventory: runs the collection's executable
 # (its host_info module) and turns its answer into hosts, groups and host variables.
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: (c) 2026, aurora-ansible developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ DOCUMENTATION = r"""
 name: aurora
 short_description: Agent hosts of an Apache Aurora scheduler, grouped by maintenance mode and attribute
 version_added: "0.1.0"
+author:
+  - aurora-ansible developers (@aurora-ansible)
 description:
   - Lists every agent host the Aurora scheduler knows, the way an operator would against a real
     scheduler (the Thrift API cannot list hosts), so the hosts come from the scheduler's C(/agents)
@@ -86,8 +89,8 @@ options:
     default: false
   executable:
     description:
-      - The collection's module executable. By default the one installed next to this plugin
-        (C(plugins/modules/host_info)); C(make build) installs it.
+      - The collection's module executable. By default the one the collection ships for the
+        controller's platform (C(executables/aurora-ansible-linux-x86_64) or C(-aarch64)).
     type: path
     env:
       - name: AURORA_ANSIBLE_EXECUTABLE
@@ -108,7 +111,7 @@ keyed_groups:
   - key: aurora_attributes.zone
     prefix: zone
 
-# Then: ansible-playbook -i inventory/prod.aurora.yml playbooks/host_maintenance.yml -l aurora_rack_r3
+# Then: ansible-playbook -i inventory/prod.aurora.yml aurora.scheduler.host_maintenance -l aurora_rack_r3
 """
 
 import json
@@ -116,9 +119,11 @@ import os
 import subprocess
 import tempfile
 
-from ansible.errors import AnsibleParserError
+from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
+
+from ansible_collections.aurora.scheduler.plugins.plugin_utils.executable import controller_executable
 
 CONNECTION_OPTIONS = ("scheduler_url", "cluster", "username", "password", "validate_certs", "ca_path", "timeout")
 # Room for the scheduler's own timeout plus the executable's read retries.
@@ -159,7 +164,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         configured = self.get_option("executable")
         if configured:
             return configured
-        return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "modules", "host_info")
+        try:
+            return controller_executable()
+        except AnsibleError as e:
+            raise AnsibleParserError("aurora.scheduler.aurora: %s" % to_native(e.message))
 
     def _read_hosts(self):
         """Runs host_info through the executable, as Ansible runs a binary module: one JSON args file."""
@@ -167,7 +175,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         if not os.access(executable, os.X_OK):
             raise AnsibleParserError(
                 "aurora.scheduler.aurora: the collection's executable %s is missing or not executable; "
-                "build it with `make build`, or set the inventory option `executable` "
+                "install the collection built with `make collection` (a checkout: `make build`), or set the inventory option `executable` "
                 "(or AURORA_ANSIBLE_EXECUTABLE) to its path" % executable
             )
         # The args file may hold the password: NamedTemporaryFile is created readable by us only.
