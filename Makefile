@@ -17,8 +17,12 @@ HOST_PLATFORM := $(patsubst arm64,aarch64,$(shell uname -m))
 EXECUTABLES := $(COLLECTION)/executables
 ZIGLANG_VERSION := 0.17.1
 CARGO_ZIGBUILD_VERSION := 0.24.1
+# The review gates' tools, in a venv of their own (ansible-lint pins its own dependencies).
+LINT_VENV := .venv-lint
+ANSIBLE_LINT_VERSION := 26.1.0
+ANTSIBULL_CHANGELOG_VERSION := 0.29.0
 
-.PHONY: help build executables toolchain venv browser qemu test test-rust test-integration soak fuzz demo bench collection fmt lint clean
+.PHONY: help build executables toolchain venv browser qemu lint-collection test test-rust test-integration soak fuzz demo bench collection fmt lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -51,7 +55,7 @@ $(VENV_STAMP):
 	  ziglang==$(ZIGLANG_VERSION) cargo-zigbuild==$(CARGO_ZIGBUILD_VERSION)
 	touch $@
 
-test: test-rust test-integration ## every test: Rust (unit, conformance, snapshots) then ansible-playbook
+test: lint-collection test-rust test-integration ## every test: Rust (unit, conformance, snapshots) then ansible-playbook
 
 browser: ## headless Chromium (Debian package) for the compliance report's HTML test, installed when missing
 	scripts/install_deb.sh chromium chromium "the compliance report's browser test"
@@ -87,10 +91,21 @@ collection: executables venv ## build the collection tarball into build/, with t
 fmt: ## format the Rust code
 	cargo fmt --all
 
-lint: ## formatting and clippy, warnings as errors
+lint: lint-collection ## formatting and clippy (warnings as errors), then the collection's review gates
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
 
+LINT_STAMP := $(LINT_VENV)/.installed-ansible-core-$(ANSIBLE_CORE_VERSION)-lint-$(ANSIBLE_LINT_VERSION)-$(ANTSIBULL_CHANGELOG_VERSION)
+$(LINT_STAMP):
+	rm -rf $(LINT_VENV)
+	python3 -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check ansible-core==$(ANSIBLE_CORE_VERSION) \
+	  ansible-lint==$(ANSIBLE_LINT_VERSION) antsibull-changelog==$(ANTSIBULL_CHANGELOG_VERSION)
+	touch $@
+
+lint-collection: $(LINT_STAMP) ## ansible-test sanity, ansible-lint --profile production and the changelog lint on the collection
+	scripts/lint/collection.sh $(LINT_VENV) $(COLLECTION)
+
 clean: ## remove build outputs and the venv
 	cargo clean
-	rm -rf $(VENV) build $(EXECUTABLES)
+	rm -rf $(VENV) $(LINT_VENV) build $(EXECUTABLES)

@@ -101,6 +101,8 @@ pub fn render_doc_texts(module: &dyn AnyModule) -> Result<DocTexts, DocsError> {
     };
     check_examples(&docs.examples).map_err(problem)?;
     let returns = check_returns(&docs.returns).map_err(problem)?;
+    check_line_lengths("EXAMPLES", &docs.examples).map_err(problem)?;
+    check_line_lengths("RETURN", &docs.returns).map_err(problem)?;
 
     let root = SchemaRoot::new(&schema);
     let options = match root.top().kind {
@@ -337,7 +339,7 @@ fn check_returns(returns: &str) -> Result<String, String> {
         return Ok("{}\n".to_owned());
     }
     match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(returns) {
-        Ok(serde_yaml_ng::Value::Mapping(_)) => {}
+        Ok(serde_yaml_ng::Value::Mapping(values)) => check_return_values(&values, "")?,
         Ok(_) => return Err("RETURN must be a YAML mapping of return values".to_owned()),
         Err(e) => return Err(format!("RETURN is not valid YAML: {e}")),
     }
@@ -345,6 +347,56 @@ fn check_returns(returns: &str) -> Result<String, String> {
         return Err("RETURN must not contain three double quotes in a row".to_owned());
     }
     Ok(trimmed_lines(returns))
+}
+
+/// ansible-test's pep8 check allows lines of 160 columns in the Python documentation file; YAML
+/// continues a long value on a more indented line.
+const MAX_LINE: usize = 160;
+
+fn check_line_lengths(part: &str, text: &str) -> Result<(), String> {
+    match text.lines().find(|line| line.chars().count() > MAX_LINE) {
+        Some(line) => Err(format!(
+            "{part} has a line longer than {MAX_LINE} columns; continue it on a more indented \
+             line: {line:?}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The keys a documented return value may have (ansible-test's validate-modules schema); a
+/// description with a comma in a flow mapping (`{description: Why, in words.}`) reads as an
+/// extra key, and is caught here rather than by a collection reviewer.
+const RETURN_VALUE_KEYS: &[&str] = &[
+    "description",
+    "returned",
+    "type",
+    "elements",
+    "sample",
+    "contains",
+    "version_added",
+];
+
+fn check_return_values(values: &serde_yaml_ng::Mapping, prefix: &str) -> Result<(), String> {
+    for (name, value) in values {
+        let name = format!("{prefix}{}", name.as_str().unwrap_or("?"));
+        let serde_yaml_ng::Value::Mapping(fields) = value else {
+            return Err(format!("RETURN value {name} is not a mapping"));
+        };
+        for (key, field) in fields {
+            let key = key.as_str().unwrap_or("?");
+            if !RETURN_VALUE_KEYS.contains(&key) {
+                return Err(format!(
+                    "RETURN value {name} has the key {key:?}, not one of {}; quote a description \
+                     that holds a comma",
+                    RETURN_VALUE_KEYS.join(", ")
+                ));
+            }
+            if let ("contains", serde_yaml_ng::Value::Mapping(inner)) = (key, field) {
+                check_return_values(inner, &format!("{name}."))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn examples_text(examples: &str) -> String {
@@ -594,7 +646,12 @@ fn option_doc<'a>(
     // A dict with suboptions documents its defaults on the suboptions.
     let dict_with_suboptions = shape.type_name == "dict" && shape.suboptions.is_some();
     if let (Some(default), false) = (default, dict_with_suboptions) {
-        entries.push(("default".to_owned(), Yaml::json(default)));
+        let default = match (&node.kind, default.as_u64()) {
+            // A size option is a string; its default is written as a user would write it.
+            (Kind::Size, Some(bytes)) => Value::String(size_text(bytes)),
+            _ => default.clone(),
+        };
+        entries.push(("default".to_owned(), Yaml::json(&default)));
     }
     if required && default.is_none() {
         entries.push(("required".to_owned(), Yaml::Scalar(Value::Bool(true))));
@@ -640,6 +697,21 @@ impl<'a> DocType<'a> {
             notes: Vec::new(),
         }
     }
+}
+
+/// Bytes in the largest binary unit that divides them (V(100MiB) for 104857600).
+pub(crate) fn size_text(bytes: u64) -> String {
+    for (unit, size) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
+        if bytes != 0 && bytes % size == 0 {
+            return format!("{}{unit}", bytes / size);
+        }
+    }
+    bytes.to_string()
 }
 
 fn doc_type<'a>(root: &SchemaRoot<'a>, node: &Node<'a>) -> DocType<'a> {

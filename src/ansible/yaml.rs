@@ -47,11 +47,7 @@ pub(crate) fn write_map(out: &mut String, entries: &[(String, Yaml)], indent: us
 
 fn write_value_after_key(out: &mut String, value: &Yaml, indent: usize) {
     match value {
-        Yaml::Scalar(scalar) => {
-            out.push(' ');
-            out.push_str(&scalar_text(scalar));
-            out.push('\n');
-        }
+        Yaml::Scalar(scalar) => write_scalar(out, scalar, indent + 2),
         Yaml::List(items) if items.is_empty() => out.push_str(" []\n"),
         Yaml::Map(entries) if entries.is_empty() => out.push_str(" {}\n"),
         Yaml::List(items) => {
@@ -78,11 +74,7 @@ fn write_list(out: &mut String, items: &[Yaml], indent: usize) {
                 out.push_str(&first);
                 write_map(out, &entries[1..], indent + 2);
             }
-            Yaml::Scalar(scalar) => {
-                out.push(' ');
-                out.push_str(&scalar_text(scalar));
-                out.push('\n');
-            }
+            Yaml::Scalar(scalar) => write_scalar(out, scalar, indent + 2),
             nested => {
                 out.push(' ');
                 out.push_str(&flow_text(nested));
@@ -90,6 +82,59 @@ fn write_list(out: &mut String, items: &[Yaml], indent: usize) {
             }
         }
     }
+}
+
+/// Lines of the written YAML stay within this width where a string can be folded (ansible-test's
+/// pep8 check allows 160 columns in the Python files that carry it; shorter reads better).
+const WIDTH: usize = 100;
+
+/// A scalar after `key:` or `-` (a space, then the value), folded onto lines indented by
+/// `continuation` spaces when a long string allows it.
+fn write_scalar(out: &mut String, scalar: &Value, continuation: usize) {
+    let text = scalar_text(scalar);
+    let line_start = out.rfind('\n').map_or(0, |i| i + 1);
+    let column = out.len() - line_start + 1;
+    match scalar {
+        Value::String(string) if column + text.len() > WIDTH && foldable(string) => {
+            out.push_str(" >-\n");
+            write_folded(out, string, continuation);
+        }
+        _ => {
+            out.push(' ');
+            out.push_str(&text);
+            out.push('\n');
+        }
+    }
+}
+
+/// Whether a folded block scalar (`>-`) reads back as exactly this string: words separated by
+/// single spaces, nothing at either end a fold would change.
+fn foldable(text: &str) -> bool {
+    !text.is_empty()
+        && !text.contains(['\n', '\t', '\r'])
+        && !text.contains("  ")
+        && !text.starts_with(' ')
+        && !text.ends_with(' ')
+}
+
+fn write_folded(out: &mut String, text: &str, indent: usize) {
+    let room = WIDTH.saturating_sub(indent).max(40);
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.len() + 1 + word.len() > room {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&" ".repeat(indent));
+    out.push_str(&line);
+    out.push('\n');
 }
 
 /// A nested collection on one line, in JSON syntax (which YAML reads as flow style).

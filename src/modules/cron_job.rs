@@ -702,7 +702,8 @@ run:
     - C(instances) counts the final statuses; C(tasks) has each instance's last task.
   returned: when a run was waited for
   type: dict
-  sample: {instances: {FINISHED: 2}, tasks: [{instance: 0, task_id: "1700000000000-ml-prod-nightly-train-0-5b1c", status: FINISHED, message: "exit status 0"}]}
+  sample: {instances: {FINISHED: 2}, tasks: [{instance: 0, task_id:
+      "1700000000000-ml-prod-nightly-train-0-5b1c", status: FINISHED, message: "exit status 0"}]}
 durations:
   description: Seconds spent in all (C(total_secs)) and waiting (C(wait_secs)).
   returned: always

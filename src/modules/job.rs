@@ -1078,7 +1078,8 @@ instances:
 plan:
   description:
     - What the scheduler would do, or did, per instance id.
-    - For C(present), the groups of C(getJobUpdateDiff) (C(add), C(update), C(remove), C(unchanged)); for C(absent), C(remove); for C(restarted), the C(restart) batches.
+    - For C(present), the groups of C(getJobUpdateDiff) (C(add), C(update), C(remove),
+        C(unchanged)); for C(absent), C(remove); for C(restarted), the C(restart) batches.
   returned: when something changes
   type: dict
   sample: {add: [], update: [0, 1], remove: [], unchanged: []}

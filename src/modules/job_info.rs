@@ -874,7 +874,8 @@ const RETURN: &str = r#"jobs:
         C(version) and C(version_source), C(fingerprint), container C(image) and C(metadata).
         Null for other jobs.
       type: dict
-      sample: {instance_count: 1, version: "2.0.1", version_source: metadata, fingerprint: 3f2a9c0d11b7e845, image: null, metadata: {version: "2.0.1"}}
+      sample: {instance_count: 1, version: "2.0.1", version_source: metadata, fingerprint:
+          3f2a9c0d11b7e845, image: null, metadata: {version: "2.0.1"}}
     instances:
       description: Active tasks by status.
       type: dict
@@ -888,7 +889,8 @@ const RETURN: &str = r#"jobs:
         workers, or anything else, reach an instance.
       type: list
       elements: dict
-      sample: [{instance: 0, status: RUNNING, task_id: "ml-prod-scorer-0-...", host: agent-3, ports: {http: 31002}, version: "1.4.2", version_source: metadata, fingerprint: 5d1c0e7a9b3f2264}]
+      sample: [{instance: 0, status: RUNNING, task_id: "ml-prod-scorer-0-...", host: agent-3, ports:
+          {http: 31002}, version: "1.4.2", version_source: metadata, fingerprint: 5d1c0e7a9b3f2264}]
     stats:
       description: The scheduler's counts of C(active), C(pending), C(finished) and C(failed) tasks.
       type: dict

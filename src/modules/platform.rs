@@ -2,7 +2,7 @@
 //! and the platform profile into the options of each job (for `aurora.scheduler.job` or
 //! `cron_job`), then checks them with the scheduler before anything is written: the scheduler's
 //! own validation, tiers, production flag, SLA rules and the team's quota. Read-only; the
-//! roles `aurora.scheduler.service`, `cron` and `batch_framework` apply what it returns.
+//! roles `aurora.scheduler.aurora_service`, `cron` and `batch_framework` apply what it returns.
 
 use std::collections::BTreeMap;
 
@@ -85,8 +85,8 @@ impl Module for Platform {
                  own validation (C(populateJobConfig)) refuses.",
         )
         .description(
-            "The roles M(aurora.scheduler.service), M(aurora.scheduler.cron) and \
-                 M(aurora.scheduler.batch_framework) call it, then apply its C(jobs) in order.",
+            "The roles M(aurora.scheduler.aurora_service), M(aurora.scheduler.aurora_cron) and \
+                 M(aurora.scheduler.aurora_batch_framework) call it, then apply its C(jobs) in order.",
         )
         .note("Read-only: it never changes the scheduler, and runs the same in check mode.")
         .note(
@@ -308,12 +308,14 @@ const RETURN: &str = r#"jobs:
       module: aurora.scheduler.job
       args: {role: ml, environment: prod, name: scorer, instances: 2, tier: preferred, state: present, keep_instance_count: true}
 preflight:
-  description: What the pre-flight checked - each job's tier and whether it is production, and the team's production quota (what the jobs need beyond what they use now, and what is left).
+  description: What the pre-flight checked - each job's tier and whether it is production, and the
+      team's production quota (what the jobs need beyond what they use now, and what is left).
   returned: when the scheduler was asked
   type: dict
   sample:
     tiers: {ml/prod/scorer: {tier: preferred, production: true}}
-    quota: {team: ml, needed: {cpu: 1.0, ram_mb: 4096, disk_mb: 8192}, left: {cpu: 10.0, ram_mb: 20480, disk_mb: 40960}, quota: {cpu: 16.0, ram_mb: 32768, disk_mb: 65536}}
+    quota: {team: ml, needed: {cpu: 1.0, ram_mb: 4096, disk_mb: 8192}, left: {cpu: 10.0, ram_mb:
+        20480, disk_mb: 40960}, quota: {cpu: 16.0, ram_mb: 32768, disk_mb: 65536}}
 problems:
   description: On failure, every problem found, each with the C(variable) to change and a C(message).
   returned: failure

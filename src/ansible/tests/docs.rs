@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::ansible::yaml::scalar_text;
+use crate::ansible::yaml::{scalar_text, Yaml};
 
 fn doc_file() -> String {
     render_doc_file(&Deploy).expect("the test module's docs render")
@@ -271,6 +271,40 @@ fn strings_that_yaml_1_1_would_misread_are_quoted() {
     ] {
         assert_eq!(scalar_text(&json!(plain)), plain);
     }
+}
+
+#[test]
+fn long_strings_are_folded_within_the_width_and_read_back_unchanged() {
+    let long =
+        "A description of many words, with a colon: here, a # mark and C(code), long enough \
+                to need folding over several lines of the documentation file, so that no line is \
+                longer than the width ansible-test's pep8 check allows in a Python file."
+            .to_owned();
+    let short = "Short: stays on one line.".to_owned();
+    let entries = vec![
+        (
+            "description".to_owned(),
+            Yaml::strs(&[long.clone(), short.clone()]),
+        ),
+        ("summary".to_owned(), Yaml::str(long.clone())),
+    ];
+    let mut text = String::new();
+    crate::ansible::yaml::write_map(&mut text, &entries, 2);
+    assert!(text.lines().all(|l| l.len() <= 100), "{text}");
+    assert!(text.contains("  - >-\n      A description"), "{text}");
+    assert!(
+        text.contains("  - \"Short: stays on one line.\"\n"),
+        "{text}"
+    );
+    let back: serde_json::Value = serde_yaml_ng::from_str(&text).expect("YAML");
+    assert_eq!(back, json!({"description": [long, short], "summary": long}));
+}
+
+#[test]
+fn a_size_default_is_written_with_its_unit() {
+    assert_eq!(crate::ansible::docs::size_text(104_857_600), "100MiB");
+    assert_eq!(crate::ansible::docs::size_text(3 << 30), "3GiB");
+    assert_eq!(crate::ansible::docs::size_text(1000), "1000");
 }
 
 #[test]

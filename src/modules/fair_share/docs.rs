@@ -103,17 +103,24 @@ const RETURN: &str = r#"allocation:
     load: {description: The load given or read; null when it could not be read., type: float}
     demand: {description: Workers of work in the load (null when unknown)., type: int}
     fair_share: {description: The weighted DRF count (null when the framework was not sized)., type: int}
-    target: {description: The count after the tolerance, the scale-down limit and the window., type: int}
+    target: {description: "The count after the tolerance, the scale-down limit and the window.", type: int}
     dominant_share: {description: The target's largest fraction of any limited resource., type: float}
     weighted_dominant_share: {description: The dominant share divided by the weight., type: float}
     weight: {description: The framework's weight., type: float}
-    action: {description: "C(grow), C(shrink), C(held) (a shrink held back by the window), C(unchanged) or C(kept) (not sized: load unreadable, an update in flight, not running).", type: str}
-    reason: {description: Why, in words., type: str}
-    update: {description: The scaling update started or joined, with its last known status., type: dict, returned: when the count changed}
+    action: {description: "C(grow), C(shrink), C(held) (a shrink held back by the window),
+        C(unchanged) or C(kept) (not sized: load unreadable, an update in flight, not running).",
+        type: str}
+    reason: {description: "Why, in words.", type: str}
+    update: {description: "The scaling update started or joined, with its last known status.", type: dict, returned: when the count changed}
   sample:
-    - {job: ds-a/prod/trainer-worker, current: 4, load: 120.0, demand: 12, fair_share: 9, target: 9, dominant_share: 0.45, weighted_dominant_share: 0.225, weight: 2.0, min_workers: 1, max_workers: 30, action: grow, reason: grows to its fair share of 9, update: {id: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11, status: ROLLED_FORWARD}}
+    - {job: ds-a/prod/trainer-worker, current: 4, load: 120.0, demand: 12, fair_share: 9, target: 9,
+        dominant_share: 0.45, weighted_dominant_share: 0.225, weight: 2.0, min_workers: 1,
+        max_workers: 30, action: grow, reason: grows to its fair share of 9, update: {id:
+        5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11, status: ROLLED_FORWARD}}
 jain_index:
-  description: Jain's fairness index over the weighted dominant shares of the frameworks that compete (those with work for more workers than they get, within C(max_workers)); 1 when those shares are equal, or fewer than two frameworks compete.
+  description: Jain's fairness index over the weighted dominant shares of the frameworks that
+      compete (those with work for more workers than they get, within C(max_workers)); 1 when those
+      shares are equal, or fewer than two frameworks compete.
   returned: always
   type: float
   sample: 0.98

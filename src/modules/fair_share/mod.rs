@@ -195,7 +195,7 @@ fn found(
         .find(|u| summary_status(u).is_some_and(|s| s.is_active()));
     let kept = match (&template, in_flight) {
         (None, _) => Some(format!(
-            "{key} has no active instances: deploy it first (aurora.scheduler.batch_framework); \
+            "{key} has no active instances: deploy it first (aurora.scheduler.aurora_batch_framework); \
              left out"
         )),
         (Some(t), _) if !t.is_service => Some(format!(

@@ -477,7 +477,9 @@ deviations:
   returned: always
   type: list
   elements: dict
-  sample: [{job: ml/prod/scorer, project: scorer, instances: [0, 2], template: false, version: "1.4.1", rule: denied_version, policy_entry: "projects.scorer.denied[0]", detail: "CVE-2026-1234"}]
+  sample: [{job: ml/prod/scorer, project: scorer, instances: [0, 2], template: false, version:
+      "1.4.1", rule: denied_version, policy_entry: "projects.scorer.denied[0]", detail:
+      "CVE-2026-1234"}]
 compliant:
   description: Whether nothing deviates from the policy.
   returned: always

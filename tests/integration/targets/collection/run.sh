@@ -63,8 +63,8 @@ for name in modules:
     assert doc.get("module") == name and doc.get("options"), "no docs for %s: %s" % (name, entry)
     assert entry.get("examples") and entry.get("return") is not None, "no examples/return for %s" % name
     assert doc["filename"].startswith(installed), doc["filename"]
-assert set(dump["all"]["role"]) >= {"aurora.scheduler.service", "aurora.scheduler.cron",
-    "aurora.scheduler.batch_framework", "aurora.scheduler.aurora_host_maintenance"}, dump["all"]["role"].keys()
+assert set(dump["all"]["role"]) >= {"aurora.scheduler.aurora_service", "aurora.scheduler.aurora_cron",
+    "aurora.scheduler.aurora_batch_framework", "aurora.scheduler.aurora_host_maintenance"}, dump["all"]["role"].keys()
 assert "aurora.scheduler.aurora" in dump["all"]["inventory"], dump["all"]["inventory"].keys()
 print("metadata dump: %d modules with docs, 4 roles, the inventory plugin" % len(modules))
 PY

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The platform layer through ansible-playbook against a live aurora-sim: the roles
-# aurora.scheduler.service, cron and batch_framework with the default profile and with the demo's,
+# aurora.scheduler.aurora_service, cron and batch_framework with the default profile and with the demo's,
 # each deployment run twice (the second unchanged) and in check mode first (nothing written);
 # the simulator's state shows what the mediator produced. The data scientists' example playbooks
 # (playbooks/examples, at most 12 lines each) run as they are, twice, with the demo inventory.

@@ -97,11 +97,13 @@ options:
 """
 
 EXAMPLES = r"""
+---
 # inventory/prod.aurora.yml
 plugin: aurora.scheduler.aurora
 scheduler_url: http://aurora.example.com:8081
 
-# Only the hosts of rack r3 that are not in maintenance, with a group per zone
+---
+# inventory/r3.aurora.yml: only the hosts of rack r3 that are not in maintenance, a group per zone
 plugin: aurora.scheduler.aurora
 cluster: prod
 attributes:

@@ -15,9 +15,16 @@ module: cron_job
 short_description: Schedule, deschedule or start a cron job on Apache Aurora
 version_added: "0.1.0"
 description:
-  - "Keeps a cron job on an Apache Aurora scheduler: its template (the job, described with the same options as M(aurora.scheduler.job)) scheduled with C(cron_schedule) and C(cron_collision_policy), or descheduled, or a run started now."
-  - The template is compared with the one the scheduler stores (schedule, collision policy, instance count and task configuration, semantically); it is replaced only when they differ.
-  - "A cron job is a batch job: each run creates one task per instance, which runs to completion. A service job of the same key is not a cron job: manage it with M(aurora.scheduler.job)."
+  - >-
+    Keeps a cron job on an Apache Aurora scheduler: its template (the job, described with the same
+    options as M(aurora.scheduler.job)) scheduled with C(cron_schedule) and
+    C(cron_collision_policy), or descheduled, or a run started now.
+  - >-
+    The template is compared with the one the scheduler stores (schedule, collision policy, instance
+    count and task configuration, semantically); it is replaced only when they differ.
+  - >-
+    A cron job is a batch job: each run creates one task per instance, which runs to completion. A
+    service job of the same key is not a cron job: manage it with M(aurora.scheduler.job).
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
@@ -29,7 +36,9 @@ options:
     suboptions:
       portmap:
         description:
-          - "Extra endpoints: announced name to a port name of the task, or to a fixed port number (fixed ports need a C(dedicated) constraint). Default C({aurora: PRIMARY_PORT})."
+          - >-
+            Extra endpoints: announced name to a port name of the task, or to a fixed port number
+            (fixed ports need a C(dedicated) constraint). Default C({aurora: PRIMARY_PORT}).
         type: dict
       primary_port:
         description:
@@ -42,16 +51,25 @@ options:
         type: str
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   constraints:
     description:
-      - "Placement constraints: host attribute name to C(value), C(v1,v2) (any of), C(!value) (none of) or C(limit:N) (at most N instances per attribute value). A C(dedicated) constraint must name the job's role, as in C(www-data/gpu), or C(*)."
+      - >-
+        Placement constraints: host attribute name to C(value), C(v1,v2) (any of), C(!value) (none
+        of) or C(limit:N) (at most N instances per attribute value). A C(dedicated) constraint must
+        name the job's role, as in C(www-data/gpu), or C(*).
       - Mutually exclusive with O(executor_config).
     type: dict
   contact:
@@ -110,7 +128,9 @@ options:
                 description:
                   - An AppC image by name and image id.
                   - Mutually exclusive with O(container.mesos.image.docker).
-                  - At least one of O(container.mesos.image.docker) or O(container.mesos.image.appc) is required.
+                  - >-
+                    At least one of O(container.mesos.image.docker) or O(container.mesos.image.appc)
+                    is required.
                 type: dict
                 suboptions:
                   image_id:
@@ -127,7 +147,9 @@ options:
                 description:
                   - A Docker image by name and tag.
                   - Mutually exclusive with O(container.mesos.image.appc).
-                  - At least one of O(container.mesos.image.docker) or O(container.mesos.image.appc) is required.
+                  - >-
+                    At least one of O(container.mesos.image.docker) or O(container.mesos.image.appc)
+                    is required.
                 type: dict
                 suboptions:
                   name:
@@ -168,9 +190,12 @@ options:
   cron_collision_policy:
     description:
       - What a run does when the previous run is still active. Default C(KILL_EXISTING).
-      - "V(KILL_EXISTING): Kill the previous run's tasks, then start the new run once they are gone."
+      - >-
+        V(KILL_EXISTING): Kill the previous run's tasks, then start the new run once they are gone.
       - "V(CANCEL_NEW): Skip the new run."
-      - "V(RUN_OVERLAP): Removed from Aurora (AURORA-38): current schedulers refuse it, and so does this module."
+      - >-
+        V(RUN_OVERLAP): Removed from Aurora (AURORA-38): current schedulers refuse it, and so does
+        this module.
     type: str
     choices:
       - KILL_EXISTING
@@ -178,16 +203,28 @@ options:
       - RUN_OVERLAP
   cron_schedule:
     description:
-      - "When the job runs, as five crontab fields in the scheduler's time zone (UTC by default): minute (0-59), hour (0-23), day of month (1-31), month (1-12 or C(JAN)-C(DEC)), day of week (0-6, 0 is Sunday, or C(SUN)-C(SAT)). Each field is a value, C(*), a range C(a-b), a step C(*/n) or C(a-b/n), or a comma list; day of month and day of week cannot both be restricted. Required with C(state=present)."
+      - >-
+        When the job runs, as five crontab fields in the scheduler's time zone (UTC by default):
+        minute (0-59), hour (0-23), day of month (1-31), month (1-12 or C(JAN)-C(DEC)), day of week
+        (0-6, 0 is Sunday, or C(SUN)-C(SAT)). Each field is a value, C(*), a range C(a-b), a step
+        C(*/n) or C(a-b/n), or a comma list; day of month and day of week cannot both be restricted.
+        Required with C(state=present).
     type: str
   environment:
     description:
-      - Aurora environment of the job, such as C(prod), C(devel), C(test) or C(staging1); not to be confused with environment variables.
+      - >-
+        Aurora environment of the job, such as C(prod), C(devel), C(test) or C(staging1); not to be
+        confused with environment variables.
     type: str
     required: true
   executor_config:
     description:
-      - "For teams with C(.aurora) files: a whole Thermos job document (a dict, or its JSON text), for example from C(aurora job inspect --write-json CLUSTER/ROLE/ENV/NAME FILE). It is used as is; its C(role), C(environment) and C(name) must match the options of the same names, and options that the document carries (C(task), C(tier), C(constraints)...) must be set inside it instead."
+      - >-
+        For teams with C(.aurora) files: a whole Thermos job document (a dict, or its JSON text),
+        for example from C(aurora job inspect --write-json CLUSTER/ROLE/ENV/NAME FILE). It is used
+        as is; its C(role), C(environment) and C(name) must match the options of the same names, and
+        options that the document carries (C(task), C(tier), C(constraints)...) must be set inside
+        it instead.
       - Mutually exclusive with O(task).
       - Mutually exclusive with O(service).
       - Mutually exclusive with O(tier).
@@ -205,7 +242,9 @@ options:
     type: dict
   health_check:
     description:
-      - How the executor checks that an instance is healthy. Default is an HTTP check of C(/health) on the port named C(health), when the task has one.
+      - >-
+        How the executor checks that an instance is healthy. Default is an HTTP check of C(/health)
+        on the port named C(health), when the task has one.
       - Mutually exclusive with O(executor_config).
     type: dict
     suboptions:
@@ -268,7 +307,9 @@ options:
         default: 1.0
   instances:
     description:
-      - Number of instances (copies) of the task. Default 1; with C(executor_config) the document's own C(instances) when it has one.
+      - >-
+        Number of instances (copies) of the task. Default 1; with C(executor_config) the document's
+        own C(instances) when it has one.
     type: int
   kill_running:
     description:
@@ -277,13 +318,17 @@ options:
     default: false
   lifecycle:
     description:
-      - Graceful shutdown over HTTP. By default the executor asks an instance to quit through C(/quitquitquit) then C(/abortabortabort) on the port named C(health), when there is one.
+      - >-
+        Graceful shutdown over HTTP. By default the executor asks an instance to quit through
+        C(/quitquitquit) then C(/abortabortabort) on the port named C(health), when there is one.
       - Mutually exclusive with O(executor_config).
     type: dict
     suboptions:
       enabled:
         description:
-          - "Set to C(false) to turn graceful shutdown off: the executor then just kills the processes. The other lifecycle options must not be given with it."
+          - >-
+            Set to C(false) to turn graceful shutdown off: the executor then just kills the
+            processes. The other lifecycle options must not be given with it.
         type: bool
         default: true
       graceful_shutdown_endpoint:
@@ -308,12 +353,17 @@ options:
         type: int
   max_task_failures:
     description:
-      - For jobs that are not services, how many times an instance may fail before the scheduler gives up on it; -1 means never give up. Default 1.
+      - >-
+        For jobs that are not services, how many times an instance may fail before the scheduler
+        gives up on it; -1 means never give up. Default 1.
       - Mutually exclusive with O(executor_config).
     type: int
   max_tasks_per_job:
     description:
-      - "The most instances the scheduler accepts in one job, its C(-max_tasks_per_job) flag: an instance count above it is refused before anything is sent. Default 4000, Aurora's default; set it when the scheduler runs with another limit (at most 100000)."
+      - >-
+        The most instances the scheduler accepts in one job, its C(-max_tasks_per_job) flag: an
+        instance count above it is refused before anything is sent. Default 4000, Aurora's default;
+        set it when the scheduler runs with another limit (at most 100000).
     type: int
   metadata:
     description:
@@ -343,7 +393,10 @@ options:
         default: true
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
@@ -354,23 +407,35 @@ options:
     type: int
   role:
     description:
-      - Role that owns the job, usually the Unix user the tasks run as (letters, digits, C(_), C(-), C(.)).
+      - >-
+        Role that owns the job, usually the Unix user the tasks run as (letters, digits, C(_), C(-),
+        C(.)).
     type: str
     required: true
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
   service:
     description:
-      - Whether the job is a service, restarted whenever an instance exits; C(false) runs each instance to completion. Default C(true). Rolling updates need a service.
+      - >-
+        Whether the job is a service, restarted whenever an instance exits; C(false) runs each
+        instance to completion. Default C(true). Rolling updates need a service.
       - Mutually exclusive with O(executor_config).
     type: bool
   sla_policy:
     description:
-      - "How many instances must stay up when the scheduler removes instances for maintenance or SLA-aware updates: give C(percentage) or C(count) with C(duration_secs), or C(coordinator_url)."
+      - >-
+        How many instances must stay up when the scheduler removes instances for maintenance or
+        SLA-aware updates: give C(percentage) or C(count) with C(duration_secs), or
+        C(coordinator_url).
       - Mutually exclusive with O(executor_config).
     type: dict
     suboptions:
@@ -379,14 +444,18 @@ options:
           - URL of a coordinator service the scheduler asks before taking an instance down.
           - Mutually exclusive with O(sla_policy.percentage) and O(sla_policy.count).
           - Mutually exclusive with O(sla_policy.duration_secs).
-          - At least one of O(sla_policy.percentage), O(sla_policy.count) or O(sla_policy.coordinator_url) is required.
+          - >-
+            At least one of O(sla_policy.percentage), O(sla_policy.count) or
+            O(sla_policy.coordinator_url) is required.
         type: str
       count:
         description:
           - Number of instances that must have been running for C(duration_secs).
           - Mutually exclusive with O(sla_policy.percentage) and O(sla_policy.coordinator_url).
           - Mutually exclusive with O(sla_policy.status_key).
-          - At least one of O(sla_policy.percentage), O(sla_policy.count) or O(sla_policy.coordinator_url) is required.
+          - >-
+            At least one of O(sla_policy.percentage), O(sla_policy.count) or
+            O(sla_policy.coordinator_url) is required.
         type: int
       duration_secs:
         description:
@@ -398,7 +467,9 @@ options:
           - Share of the instances (0-100) that must have been running for C(duration_secs).
           - Mutually exclusive with O(sla_policy.count) and O(sla_policy.coordinator_url).
           - Mutually exclusive with O(sla_policy.status_key).
-          - At least one of O(sla_policy.percentage), O(sla_policy.count) or O(sla_policy.coordinator_url) is required.
+          - >-
+            At least one of O(sla_policy.percentage), O(sla_policy.count) or
+            O(sla_policy.coordinator_url) is required.
         type: float
       status_key:
         description:
@@ -409,9 +480,15 @@ options:
   state:
     description:
       - "What the cron job should be: see the choices."
-      - "V(present): Scheduled with this template: scheduled when absent, replaced when it differs, left alone when it matches. Runs in progress are not touched."
-      - "V(absent): Not scheduled: the template is removed. Runs in progress go on unless C(kill_running)."
-      - "V(started): A run triggered now, outside the schedule (the collision policy applies). Always reports a change. The job must be scheduled already."
+      - >-
+        V(present): Scheduled with this template: scheduled when absent, replaced when it differs,
+        left alone when it matches. Runs in progress are not touched.
+      - >-
+        V(absent): Not scheduled: the template is removed. Runs in progress go on unless
+        C(kill_running).
+      - >-
+        V(started): A run triggered now, outside the schedule (the collision policy applies). Always
+        reports a change. The job must be scheduled already.
     type: str
     choices:
       - present
@@ -445,7 +522,10 @@ options:
         type: str
       ordering:
         description:
-          - "Order in which processes run: a list of process names (each starts after the previous one finished successfully), or a list of such lists for several independent chains. By default all processes start at once."
+          - >-
+            Order in which processes run: a list of process names (each starts after the previous
+            one finished successfully), or a list of such lists for several independent chains. By
+            default all processes start at once.
         type: list
         elements: raw
       processes:
@@ -457,7 +537,11 @@ options:
         suboptions:
           cmdline:
             description:
-              - Command line, run by bash. Write Aurora's port and instance references as C(%{thermos.ports[http]}) or C(%{mesos.instance}) (or as C({{thermos.ports[http]}}) marked C(!unsafe)); C({{role}}), C({{name}}) and other fields of the job are filled in.
+              - >-
+                Command line, run by bash. Write Aurora's port and instance references as
+                C(%{thermos.ports[http]}) or C(%{mesos.instance}) (or as C({{thermos.ports[http]}})
+                marked C(!unsafe)); C({{role}}), C({{name}}) and other fields of the job are filled
+                in.
             type: str
             required: true
           daemon:
@@ -511,12 +595,17 @@ options:
                   log_size:
                     description:
                       - "Size at which a log file is rotated: bytes, or text such as C(100MiB)."
-                      - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+                      - >-
+                        A size: a number of bytes, or a string with a unit such as V(512MiB),
+                        V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of
+                        1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes.
                     type: str
-                    default: 104857600
+                    default: "100MiB"
           max_failures:
             description:
-              - Times the process is restarted after failing before it counts as failed; 0 means always.
+              - >-
+                Times the process is restarted after failing before it counts as failed; 0 means
+                always.
             type: int
             default: 1
           min_duration:
@@ -526,7 +615,9 @@ options:
             default: 5
           name:
             description:
-              - Name of the process, unique in the task; it must not start with C(.) nor contain C(/).
+              - >-
+                Name of the process, unique in the task; it must not start with C(.) nor contain
+                C(/).
             type: str
             required: true
       resources:
@@ -543,7 +634,10 @@ options:
           disk:
             description:
               - "Disk space in the sandbox: bytes, or text such as C(1GiB)."
-              - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+              - >-
+                A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                V(512MiB)), as in Ansible's human_to_bytes.
             type: str
             required: true
           gpu:
@@ -553,8 +647,12 @@ options:
             default: 0
           ram:
             description:
-              - "Memory: bytes, or text such as C(512MiB) or C(2GiB) (C(MB) and C(M) also mean MiB)."
-              - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+              - >-
+                Memory: bytes, or text such as C(512MiB) or C(2GiB) (C(MB) and C(M) also mean MiB).
+              - >-
+                A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                V(512MiB)), as in Ansible's human_to_bytes.
             type: str
             required: true
       user:
@@ -563,12 +661,17 @@ options:
         type: str
   tier:
     description:
-      - "Tier of the job, such as C(preferred) (production, not preemptible) or C(preemptible). Default is chosen as the Aurora client does: the first non-revocable preemptible tier, else the scheduler's default tier."
+      - >-
+        Tier of the job, such as C(preferred) (production, not preemptible) or C(preemptible).
+        Default is chosen as the Aurora client does: the first non-revocable preemptible tier, else
+        the scheduler's default tier.
       - Mutually exclusive with O(executor_config).
     type: str
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   update:
@@ -593,7 +696,9 @@ options:
         default: 0
       pulse_interval_secs:
         description:
-          - Seconds after which the update pauses unless something pulses it (for coordinated updates; at least 60). Unset means no pulses are needed.
+          - >-
+            Seconds after which the update pauses unless something pulses it (for coordinated
+            updates; at least 60). Unset means no pulses are needed.
         type: int
       rollback_on_failure:
         description:
@@ -607,12 +712,16 @@ options:
         default: false
       strategy:
         description:
-          - An explicit update strategy. Without it, instances are updated C(batch_size) at a time as slots free up, or batch by batch with C(wait_for_batch_completion).
+          - >-
+            An explicit update strategy. Without it, instances are updated C(batch_size) at a time
+            as slots free up, or batch by batch with C(wait_for_batch_completion).
         type: dict
         suboptions:
           autopause_after_batch:
             description:
-              - Whether the update pauses after each batch until resumed, for C(batch) and C(variable_batch).
+              - >-
+                Whether the update pauses after each batch until resumed, for C(batch) and
+                C(variable_batch).
             type: bool
             default: false
           batch_size:
@@ -626,7 +735,10 @@ options:
             elements: int
           kind:
             description:
-              - "C(queue): keep C(batch_size) instances updating, starting the next as one finishes; C(batch): update C(batch_size) instances, wait for all of them, then the next batch; C(variable_batch): batches of the sizes in C(batch_sizes), the last size repeating."
+              - >-
+                C(queue): keep C(batch_size) instances updating, starting the next as one finishes;
+                C(batch): update C(batch_size) instances, wait for all of them, then the next batch;
+                C(variable_batch): batches of the sizes in C(batch_sizes), the last size repeating.
             type: str
             choices:
               - queue
@@ -655,7 +767,9 @@ options:
     default: true
   wait:
     description:
-      - With C(state=started), wait until every instance of the run has ended, and fail when one did not finish. With C(kill_running), wait until the killed tasks are gone.
+      - >-
+        With C(state=started), wait until every instance of the run has ended, and fail when one did
+        not finish. With C(kill_running), wait until the killed tasks are gone.
     type: bool
     default: false
   wait_timeout:
@@ -666,18 +780,25 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
   - Check mode reads the scheduler and changes nothing.
-  - "The job options are those of M(aurora.scheduler.job), with two exceptions: C(service=true) and C(update) do not apply to a cron job and are refused."
-  - The schedule is checked as the scheduler checks it before any call; an error names the field at fault.
+  - >-
+    The job options are those of M(aurora.scheduler.job), with two exceptions: C(service=true) and
+    C(update) do not apply to a cron job and are refused.
+  - >-
+    The schedule is checked as the scheduler checks it before any call; an error names the field at
+    fault.
 """
 
 EXAMPLES = r"""
@@ -745,7 +866,8 @@ run:
     - C(instances) counts the final statuses; C(tasks) has each instance's last task.
   returned: when a run was waited for
   type: dict
-  sample: {instances: {FINISHED: 2}, tasks: [{instance: 0, task_id: "1700000000000-ml-prod-nightly-train-0-5b1c", status: FINISHED, message: "exit status 0"}]}
+  sample: {instances: {FINISHED: 2}, tasks: [{instance: 0, task_id:
+      "1700000000000-ml-prod-nightly-train-0-5b1c", status: FINISHED, message: "exit status 0"}]}
 durations:
   description: Seconds spent in all (C(total_secs)) and waiting (C(wait_secs)).
   returned: always

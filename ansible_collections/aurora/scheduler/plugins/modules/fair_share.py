@@ -15,20 +15,47 @@ module: fair_share
 short_description: Give competing batch frameworks their fair shares of workers
 version_added: "0.1.0"
 description:
-  - "Sets the number of workers of several batch frameworks that share a capacity (an explicit budget, a role's production quota, or the free capacity of some agent hosts) by weighted Dominant Resource Fairness, the policy of Mesos' allocator: each framework's dominant share is its largest share of any resource, and the weighted dominant shares are raised together, one worker at a time, each framework capped by its demand and C(max_workers); C(min_workers) come first, and the task fails naming the frameworks when they do not fit. Equal shares go to the job key that sorts first."
-  - A framework's demand is its load divided by C(work_per_worker), rounded up; the load is given (C(load)) or read from its master (C(load_url), C(load_field)). When the load cannot be read, or another update of its worker job is in flight, the framework keeps its count and the result says why.
-  - "Counts do not flap: a fair share within C(tolerance) of the count changes nothing, a run removes at most C(scale_down_limit_percent) of a framework's workers, and a framework the allocator changed less than C(scale_down_window_secs) ago is not shrunk (Kubernetes' Horizontal Pod Autoscaler's rules). The scheduler is the memory: the time of the allocator's last update of each worker job, so runs keep no state and two controllers cannot disagree about history. Growth is cut to what the capacity holds while shrinking is held back."
-  - "Counts change through Aurora's job updater, as M(aurora.scheduler.instances) does: for each changed framework, one update of its running configuration limited to the instances added or removed, rolled out with the job's own update settings (batch size, SLA awareness), and tagged in its metadata with who decided it and on which figures. Shrinking frameworks are updated and waited for before growing ones, so that growth does not land PENDING."
+  - >-
+    Sets the number of workers of several batch frameworks that share a capacity (an explicit
+    budget, a role's production quota, or the free capacity of some agent hosts) by weighted
+    Dominant Resource Fairness, the policy of Mesos' allocator: each framework's dominant share is
+    its largest share of any resource, and the weighted dominant shares are raised together, one
+    worker at a time, each framework capped by its demand and C(max_workers); C(min_workers) come
+    first, and the task fails naming the frameworks when they do not fit. Equal shares go to the job
+    key that sorts first.
+  - >-
+    A framework's demand is its load divided by C(work_per_worker), rounded up; the load is given
+    (C(load)) or read from its master (C(load_url), C(load_field)). When the load cannot be read, or
+    another update of its worker job is in flight, the framework keeps its count and the result says
+    why.
+  - >-
+    Counts do not flap: a fair share within C(tolerance) of the count changes nothing, a run removes
+    at most C(scale_down_limit_percent) of a framework's workers, and a framework the allocator
+    changed less than C(scale_down_window_secs) ago is not shrunk (Kubernetes' Horizontal Pod
+    Autoscaler's rules). The scheduler is the memory: the time of the allocator's last update of
+    each worker job, so runs keep no state and two controllers cannot disagree about history. Growth
+    is cut to what the capacity holds while shrinking is held back.
+  - >-
+    Counts change through Aurora's job updater, as M(aurora.scheduler.instances) does: for each
+    changed framework, one update of its running configuration limited to the instances added or
+    removed, rolled out with the job's own update settings (batch size, SLA awareness), and tagged
+    in its metadata with who decided it and on which figures. Shrinking frameworks are updated and
+    waited for before growing ones, so that growth does not land PENDING.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   capacity:
     description:
-      - "The budget the frameworks share: C(cpu) cores, C(ram) and C(disk) (sizes such as C(80GiB)), C(gpu). A kind left out is not limited and counts in no dominant share."
+      - >-
+        The budget the frameworks share: C(cpu) cores, C(ram) and C(disk) (sizes such as C(80GiB)),
+        C(gpu). A kind left out is not limited and counts in no dominant share.
       - Mutually exclusive with O(capacity_from_quota) and O(capacity_from_hosts).
       - At least one of O(capacity), O(capacity_from_quota) or O(capacity_from_hosts) is required.
     type: dict
@@ -40,7 +67,10 @@ options:
       disk:
         description:
           - Disk, for example C(400GiB).
-          - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+          - >-
+            A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+            V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+            V(512MiB)), as in Ansible's human_to_bytes.
         type: str
       gpu:
         description:
@@ -49,11 +79,16 @@ options:
       ram:
         description:
           - RAM, for example C(80GiB).
-          - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+          - >-
+            A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+            V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+            V(512MiB)), as in Ansible's human_to_bytes.
         type: str
   capacity_from_hosts:
     description:
-      - "The frameworks share what these agent hosts have free: C(host_size) for each host (the scheduler does not publish hosts' resources), less what the tasks of other jobs on them use."
+      - >-
+        The frameworks share what these agent hosts have free: C(host_size) for each host (the
+        scheduler does not publish hosts' resources), less what the tasks of other jobs on them use.
       - Mutually exclusive with O(capacity) and O(capacity_from_quota).
       - At least one of O(capacity), O(capacity_from_quota) or O(capacity_from_hosts) is required.
     type: dict
@@ -71,7 +106,10 @@ options:
           disk:
             description:
               - Disk, for example C(400GiB).
-              - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+              - >-
+                A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                V(512MiB)), as in Ansible's human_to_bytes.
             type: str
           gpu:
             description:
@@ -80,7 +118,10 @@ options:
           ram:
             description:
               - RAM, for example C(80GiB).
-              - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+              - >-
+                A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                V(512MiB)), as in Ansible's human_to_bytes.
             type: str
       hosts:
         description:
@@ -90,13 +131,18 @@ options:
         required: true
   capacity_from_quota:
     description:
-      - The frameworks share this role's production quota (C(cpu), C(ram), C(disk)), less what the role's other production jobs use. GPUs are not quota, so not limited.
+      - >-
+        The frameworks share this role's production quota (C(cpu), C(ram), C(disk)), less what the
+        role's other production jobs use. GPUs are not quota, so not limited.
       - Mutually exclusive with O(capacity) and O(capacity_from_hosts).
       - At least one of O(capacity), O(capacity_from_quota) or O(capacity_from_hosts) is required.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   frameworks:
@@ -108,7 +154,9 @@ options:
     suboptions:
       job:
         description:
-          - Its worker job, C(ROLE/ENVIRONMENT/NAME), a running service. The resources of one worker are read from its running configuration.
+          - >-
+            Its worker job, C(ROLE/ENVIRONMENT/NAME), a running service. The resources of one worker
+            are read from its running configuration.
         type: str
         required: true
       load:
@@ -119,12 +167,16 @@ options:
         type: float
       load_field:
         description:
-          - The field of C(load_url)'s JSON that holds the load; dots reach into nested objects (C(queue.pending)).
+          - >-
+            The field of C(load_url)'s JSON that holds the load; dots reach into nested objects
+            (C(queue.pending)).
         type: str
         default: load
       load_url:
         description:
-          - "Where to read its load: an HTTP GET (usually to the framework's master) answering a JSON object. When it cannot be read, the framework keeps its count, and the result says why."
+          - >-
+            Where to read its load: an HTTP GET (usually to the framework's master) answering a JSON
+            object. When it cannot be read, the framework keeps its count, and the result says why.
           - Mutually exclusive with O(frameworks[].load).
           - At least one of O(frameworks[].load) or O(frameworks[].load_url) is required.
         type: str
@@ -134,7 +186,9 @@ options:
         type: int
       min_workers:
         description:
-          - Workers it keeps whatever its load, when the capacity allows (the task fails naming the frameworks when the minimums do not fit together).
+          - >-
+            Workers it keeps whatever its load, when the capacity allows (the task fails naming the
+            frameworks when the minimums do not fit together).
         type: int
         default: 0
       update:
@@ -159,7 +213,9 @@ options:
             default: 0
           pulse_interval_secs:
             description:
-              - Seconds after which the update pauses unless something pulses it (for coordinated updates; at least 60). Unset means no pulses are needed.
+              - >-
+                Seconds after which the update pauses unless something pulses it (for coordinated
+                updates; at least 60). Unset means no pulses are needed.
             type: int
           rollback_on_failure:
             description:
@@ -168,17 +224,23 @@ options:
             default: true
           sla_aware:
             description:
-              - Whether the scheduler checks the job's C(sla_policy) before taking each instance down.
+              - >-
+                Whether the scheduler checks the job's C(sla_policy) before taking each instance
+                down.
             type: bool
             default: false
           strategy:
             description:
-              - An explicit update strategy. Without it, instances are updated C(batch_size) at a time as slots free up, or batch by batch with C(wait_for_batch_completion).
+              - >-
+                An explicit update strategy. Without it, instances are updated C(batch_size) at a
+                time as slots free up, or batch by batch with C(wait_for_batch_completion).
             type: dict
             suboptions:
               autopause_after_batch:
                 description:
-                  - Whether the update pauses after each batch until resumed, for C(batch) and C(variable_batch).
+                  - >-
+                    Whether the update pauses after each batch until resumed, for C(batch) and
+                    C(variable_batch).
                 type: bool
                 default: false
               batch_size:
@@ -192,7 +254,11 @@ options:
                 elements: int
               kind:
                 description:
-                  - "C(queue): keep C(batch_size) instances updating, starting the next as one finishes; C(batch): update C(batch_size) instances, wait for all of them, then the next batch; C(variable_batch): batches of the sizes in C(batch_sizes), the last size repeating."
+                  - >-
+                    C(queue): keep C(batch_size) instances updating, starting the next as one
+                    finishes; C(batch): update C(batch_size) instances, wait for all of them, then
+                    the next batch; C(variable_batch): batches of the sizes in C(batch_sizes), the
+                    last size repeating.
                 type: str
                 choices:
                   - queue
@@ -206,17 +272,22 @@ options:
             default: false
           watch_secs:
             description:
-              - Seconds an updated instance must keep running (and stay healthy) to count as updated.
+              - >-
+                Seconds an updated instance must keep running (and stay healthy) to count as
+                updated.
             type: int
             default: 45
       weight:
         description:
-          - "Its weight: a framework of weight 2 is given twice the dominant share of one of weight 1 when both have work for it."
+          - >-
+            Its weight: a framework of weight 2 is given twice the dominant share of one of weight 1
+            when both have work for it.
         type: float
         default: 1.0
       work_per_worker:
         description:
-          - "The work one worker takes: the demand is C(load / work_per_worker) workers, rounded up."
+          - >-
+            The work one worker takes: the demand is C(load / work_per_worker) workers, rounded up.
         type: float
         default: 1.0
   load_timeout:
@@ -226,39 +297,60 @@ options:
     default: 5.0
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
   scale_down_limit_percent:
     description:
-      - The most workers one run removes from a framework, in percent of its count (at least one worker).
+      - >-
+        The most workers one run removes from a framework, in percent of its count (at least one
+        worker).
     type: float
     default: 50.0
   scale_down_window_secs:
     description:
-      - Seconds after the allocator last changed a framework's count during which it is not shrunk. The time is that of the allocator's last update of the worker job, as the scheduler records it, measured with this host's clock; C(0) shrinks at once.
+      - >-
+        Seconds after the allocator last changed a framework's count during which it is not shrunk.
+        The time is that of the allocator's last update of the worker job, as the scheduler records
+        it, measured with this host's clock; C(0) shrinks at once.
     type: int
     default: 300
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   tolerance:
     description:
-      - A framework whose fair share is within this fraction of its current count keeps its count (Kubernetes' Horizontal Pod Autoscaler uses 0.1).
+      - >-
+        A framework whose fair share is within this fraction of its current count keeps its count
+        (Kubernetes' Horizontal Pod Autoscaler uses 0.1).
     type: float
     default: 0.1
   update:
     description:
-      - "How instances are added and removed for frameworks whose worker job has no update of its own yet (a job only created, or only scaled since): the C(update) options of M(aurora.scheduler.job), usually the platform profile's for the environment. The settings of a job's own last update win; without either, Aurora's defaults."
+      - >-
+        How instances are added and removed for frameworks whose worker job has no update of its own
+        yet (a job only created, or only scaled since): the C(update) options of
+        M(aurora.scheduler.job), usually the platform profile's for the environment. The settings of
+        a job's own last update win; without either, Aurora's defaults.
     type: dict
     suboptions:
       batch_size:
@@ -278,7 +370,9 @@ options:
         default: 0
       pulse_interval_secs:
         description:
-          - Seconds after which the update pauses unless something pulses it (for coordinated updates; at least 60). Unset means no pulses are needed.
+          - >-
+            Seconds after which the update pauses unless something pulses it (for coordinated
+            updates; at least 60). Unset means no pulses are needed.
         type: int
       rollback_on_failure:
         description:
@@ -292,12 +386,16 @@ options:
         default: false
       strategy:
         description:
-          - An explicit update strategy. Without it, instances are updated C(batch_size) at a time as slots free up, or batch by batch with C(wait_for_batch_completion).
+          - >-
+            An explicit update strategy. Without it, instances are updated C(batch_size) at a time
+            as slots free up, or batch by batch with C(wait_for_batch_completion).
         type: dict
         suboptions:
           autopause_after_batch:
             description:
-              - Whether the update pauses after each batch until resumed, for C(batch) and C(variable_batch).
+              - >-
+                Whether the update pauses after each batch until resumed, for C(batch) and
+                C(variable_batch).
             type: bool
             default: false
           batch_size:
@@ -311,7 +409,10 @@ options:
             elements: int
           kind:
             description:
-              - "C(queue): keep C(batch_size) instances updating, starting the next as one finishes; C(batch): update C(batch_size) instances, wait for all of them, then the next batch; C(variable_batch): batches of the sizes in C(batch_sizes), the last size repeating."
+              - >-
+                C(queue): keep C(batch_size) instances updating, starting the next as one finishes;
+                C(batch): update C(batch_size) instances, wait for all of them, then the next batch;
+                C(variable_batch): batches of the sizes in C(batch_sizes), the last size repeating.
             type: str
             choices:
               - queue
@@ -340,7 +441,9 @@ options:
     default: true
   wait:
     description:
-      - Whether to wait until growing frameworks' updates have rolled forward. Shrinking ones are always waited for before any framework grows, so that growth does not land PENDING.
+      - >-
+        Whether to wait until growing frameworks' updates have rolled forward. Shrinking ones are
+        always waited for before any framework grows, so that growth does not land PENDING.
     type: bool
     default: true
   wait_timeout:
@@ -351,17 +454,24 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
   - "Check mode reads the scheduler and the loads, and returns the plan: nothing is changed."
-  - "The batch framework role's C(aurora_batch_framework_workers=auto) leaves the worker count to this module: its re-runs keep the count set here. C(playbooks/rebalance.yml) runs this module once; C(aurora-ansible rebalance --config FILE --every SECONDS) runs it in a loop, as an Aurora service (C(playbooks/rebalance_service.yml))."
+  - >-
+    The batch framework role's C(aurora_batch_framework_workers=auto) leaves the worker count to
+    this module: its re-runs keep the count set here. C(playbooks/rebalance.yml) runs this module
+    once; C(aurora-ansible rebalance --config FILE --every SECONDS) runs it in a loop, as an Aurora
+    service (C(playbooks/rebalance_service.yml)).
 """
 
 EXAMPLES = r"""
@@ -415,17 +525,24 @@ allocation:
     load: {description: The load given or read; null when it could not be read., type: float}
     demand: {description: Workers of work in the load (null when unknown)., type: int}
     fair_share: {description: The weighted DRF count (null when the framework was not sized)., type: int}
-    target: {description: The count after the tolerance, the scale-down limit and the window., type: int}
+    target: {description: "The count after the tolerance, the scale-down limit and the window.", type: int}
     dominant_share: {description: The target's largest fraction of any limited resource., type: float}
     weighted_dominant_share: {description: The dominant share divided by the weight., type: float}
     weight: {description: The framework's weight., type: float}
-    action: {description: "C(grow), C(shrink), C(held) (a shrink held back by the window), C(unchanged) or C(kept) (not sized: load unreadable, an update in flight, not running).", type: str}
-    reason: {description: Why, in words., type: str}
-    update: {description: The scaling update started or joined, with its last known status., type: dict, returned: when the count changed}
+    action: {description: "C(grow), C(shrink), C(held) (a shrink held back by the window),
+        C(unchanged) or C(kept) (not sized: load unreadable, an update in flight, not running).",
+        type: str}
+    reason: {description: "Why, in words.", type: str}
+    update: {description: "The scaling update started or joined, with its last known status.", type: dict, returned: when the count changed}
   sample:
-    - {job: ds-a/prod/trainer-worker, current: 4, load: 120.0, demand: 12, fair_share: 9, target: 9, dominant_share: 0.45, weighted_dominant_share: 0.225, weight: 2.0, min_workers: 1, max_workers: 30, action: grow, reason: grows to its fair share of 9, update: {id: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11, status: ROLLED_FORWARD}}
+    - {job: ds-a/prod/trainer-worker, current: 4, load: 120.0, demand: 12, fair_share: 9, target: 9,
+        dominant_share: 0.45, weighted_dominant_share: 0.225, weight: 2.0, min_workers: 1,
+        max_workers: 30, action: grow, reason: grows to its fair share of 9, update: {id:
+        5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11, status: ROLLED_FORWARD}}
 jain_index:
-  description: Jain's fairness index over the weighted dominant shares of the frameworks that compete (those with work for more workers than they get, within C(max_workers)); 1 when those shares are equal, or fewer than two frameworks compete.
+  description: Jain's fairness index over the weighted dominant shares of the frameworks that
+      compete (those with work for more workers than they get, within C(max_workers)); 1 when those
+      shares are equal, or fewer than two frameworks compete.
   returned: always
   type: float
   sample: 0.98

@@ -15,28 +15,44 @@ module: host_info
 short_description: List Aurora agent hosts with their maintenance mode and tasks
 version_added: "0.1.0"
 description:
-  - "Read-only: lists the agent hosts the scheduler knows (its C(/agents) page, as the Thrift API cannot list hosts), each with its maintenance mode (C(NONE), C(SCHEDULED), C(DRAINING), C(DRAINED)), agent id, attributes (such as C(rack)) and active tasks."
-  - Filters on host names, modes and attribute values. The tasks of every host are read in one query, so the module stays quick on thousands of hosts.
+  - >-
+    Read-only: lists the agent hosts the scheduler knows (its C(/agents) page, as the Thrift API
+    cannot list hosts), each with its maintenance mode (C(NONE), C(SCHEDULED), C(DRAINING),
+    C(DRAINED)), agent id, attributes (such as C(rack)) and active tasks.
+  - >-
+    Filters on host names, modes and attribute values. The tasks of every host are read in one
+    query, so the module stays quick on thousands of hosts.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   attributes:
     description:
-      - "Only the hosts that have, for every entry, the attribute with that value (one of its values), for example C({rack: r1})."
+      - >-
+        Only the hosts that have, for every entry, the attribute with that value (one of its
+        values), for example C({rack: r1}).
     type: dict
     default: {}
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   hosts:
     description:
-      - Only these hosts (names as the agents report them); every host of the scheduler's C(/agents) page when left out. Names the scheduler does not know are listed in C(unknown_hosts), as the scheduler itself silently ignores them.
+      - >-
+        Only these hosts (names as the agents report them); every host of the scheduler's C(/agents)
+        page when left out. Names the scheduler does not know are listed in C(unknown_hosts), as the
+        scheduler itself silently ignores them.
     type: list
     elements: str
   modes:
@@ -55,13 +71,21 @@ options:
       - drained
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
@@ -72,7 +96,9 @@ options:
     default: true
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   username:
@@ -88,16 +114,21 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
-  - "Host names the scheduler does not know are returned in C(unknown_hosts), not as an error: the scheduler's maintenance calls silently ignore them too."
+  - >-
+    Host names the scheduler does not know are returned in C(unknown_hosts), not as an error: the
+    scheduler's maintenance calls silently ignore them too.
 """
 
 EXAMPLES = r"""

@@ -15,73 +15,154 @@ module: host_maintenance
 short_description: Put Aurora agent hosts in maintenance, drain them, or end their maintenance
 version_added: "0.1.0"
 description:
-  - "C(state=scheduled) marks hosts for maintenance: the scheduler places new tasks elsewhere when it can; running tasks stay. C(state=drained) moves every task off, batch by batch, and waits for DRAINED. C(state=active) ends the maintenance and waits for NONE. C(state) is required: a drain is never the silent default. Hosts already in the wanted mode are left alone (C(changed=false))."
-  - "C(drain=sla) (the default) keeps every job within its SLA, whatever its size or tier (the scheduler itself checks only production jobs of 20 instances or more). A job's SLA is its own C(sla_policy), else C(sla_policy) here (95%, an instance counting as up once RUNNING for 60 s), read as Aurora reads it: a policy that lets no instance go down is relaxed to one, so jobs of up to 20 instances keep N-1 of N up. The module plans which hosts go down together so that no job loses more at once, and before each batch waits until every job on it can lose its instances there and still keep its SLA (the instances moved by the previous batch up elsewhere, measured on the scheduler's clock)."
-  - "Make before break: a service that would lose its only instance (or more instances on one host than its SLA allows) first gets extra instances elsewhere through the job updater, tagged so that a re-run recognises them; once the moved instances run again, the job returns to its own count. A job whose metadata says C(single_copy=true), such as a batch framework's master, is never given a second copy: the drain of its host is refused unless the job is listed in C(allow_downtime). Batch jobs and cron runs are rescheduled elsewhere, as Aurora does, within their SLA."
-  - "When no safe plan exists, the task fails before anything is drained, naming each job, its hosts and what would make it safe (C(problems)); check mode fails with the same message. C(drain=force) is the explicit way to ignore SLAs: C(drainHosts) on each batch as sized, every task moved at once."
-  - "Batches: C(batch_size=auto) (the default) plans the largest safe batches; a number or C(batch_percentage) caps them; C(group_by) (a host attribute such as C(rack)) drains one failure domain at a time, a batch never mixing groups. The module first marks the whole set for maintenance, so that tasks moved off one batch prefer hosts outside the set over hosts drained later. Each safe batch is drained with C(drainHosts), as C(aurora_admin host_drain) does after its own SLA check, or with C(slaDrainHosts) when a task on it has a coordinator SLA, so that its coordinator is asked. Re-running after an interruption carries on from the hosts' current modes, with the SLA given now."
-  - On a wait timeout the error says which jobs and instances hold the batch and why (C(blocking)); nothing of a batch still held has been drained.
-  - "Check mode returns the plan without any change (C(prediction)): per host, the tasks that would move; per job, its instances, the most down at once, the instances that stay running, the SLA, how it is protected and whether the plan keeps it (the idea of C(aurora_admin sla_probe_hosts))."
+  - >-
+    C(state=scheduled) marks hosts for maintenance: the scheduler places new tasks elsewhere when it
+    can; running tasks stay. C(state=drained) moves every task off, batch by batch, and waits for
+    DRAINED. C(state=active) ends the maintenance and waits for NONE. C(state) is required: a drain
+    is never the silent default. Hosts already in the wanted mode are left alone (C(changed=false)).
+  - >-
+    C(drain=sla) (the default) keeps every job within its SLA, whatever its size or tier (the
+    scheduler itself checks only production jobs of 20 instances or more). A job's SLA is its own
+    C(sla_policy), else C(sla_policy) here (95%, an instance counting as up once RUNNING for 60 s),
+    read as Aurora reads it: a policy that lets no instance go down is relaxed to one, so jobs of up
+    to 20 instances keep N-1 of N up. The module plans which hosts go down together so that no job
+    loses more at once, and before each batch waits until every job on it can lose its instances
+    there and still keep its SLA (the instances moved by the previous batch up elsewhere, measured
+    on the scheduler's clock).
+  - >-
+    Make before break: a service that would lose its only instance (or more instances on one host
+    than its SLA allows) first gets extra instances elsewhere through the job updater, tagged so
+    that a re-run recognises them; once the moved instances run again, the job returns to its own
+    count. A job whose metadata says C(single_copy=true), such as a batch framework's master, is
+    never given a second copy: the drain of its host is refused unless the job is listed in
+    C(allow_downtime). Batch jobs and cron runs are rescheduled elsewhere, as Aurora does, within
+    their SLA.
+  - >-
+    When no safe plan exists, the task fails before anything is drained, naming each job, its hosts
+    and what would make it safe (C(problems)); check mode fails with the same message.
+    C(drain=force) is the explicit way to ignore SLAs: C(drainHosts) on each batch as sized, every
+    task moved at once.
+  - >-
+    Batches: C(batch_size=auto) (the default) plans the largest safe batches; a number or
+    C(batch_percentage) caps them; C(group_by) (a host attribute such as C(rack)) drains one failure
+    domain at a time, a batch never mixing groups. The module first marks the whole set for
+    maintenance, so that tasks moved off one batch prefer hosts outside the set over hosts drained
+    later. Each safe batch is drained with C(drainHosts), as C(aurora_admin host_drain) does after
+    its own SLA check, or with C(slaDrainHosts) when a task on it has a coordinator SLA, so that its
+    coordinator is asked. Re-running after an interruption carries on from the hosts' current modes,
+    with the SLA given now.
+  - >-
+    On a wait timeout the error says which jobs and instances hold the batch and why (C(blocking));
+    nothing of a batch still held has been drained.
+  - >-
+    Check mode returns the plan without any change (C(prediction)): per host, the tasks that would
+    move; per job, its instances, the most down at once, the instances that stay running, the SLA,
+    how it is protected and whether the plan keeps it (the idea of C(aurora_admin sla_probe_hosts)).
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   allow_downtime:
     description:
-      - "Jobs (C(role/environment/name)) whose instances may all go down while their hosts drain: they are neither held to an SLA nor given an extra instance. A job whose metadata says C(single_copy=true) (a batch framework's master) cannot run an extra instance, so a drain of its host is refused unless the job is listed here."
+      - >-
+        Jobs (C(role/environment/name)) whose instances may all go down while their hosts drain:
+        they are neither held to an SLA nor given an extra instance. A job whose metadata says
+        C(single_copy=true) (a batch framework's master) cannot run an extra instance, so a drain of
+        its host is refused unless the job is listed here.
     type: list
     elements: str
     default: []
   batch_percentage:
     description:
-      - Hosts drained at a time at most, as a percentage of C(hosts), rounded up. Exclusive with C(batch_size).
+      - >-
+        Hosts drained at a time at most, as a percentage of C(hosts), rounded up. Exclusive with
+        C(batch_size).
     type: float
   batch_size:
     description:
-      - "Hosts drained at a time (C(state=drained)): C(auto) (the default) plans the largest batches in which no job loses more instances than its SLA allows; a number caps batches at that many hosts, still split where a job would lose too many. With C(drain=force), C(auto) drains every host (of a C(group_by) group) at once. Exclusive with C(batch_percentage)."
+      - >-
+        Hosts drained at a time (C(state=drained)): C(auto) (the default) plans the largest batches
+        in which no job loses more instances than its SLA allows; a number caps batches at that many
+        hosts, still split where a job would lose too many. With C(drain=force), C(auto) drains
+        every host (of a C(group_by) group) at once. Exclusive with C(batch_percentage).
     type: raw
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   drain:
     description:
       - How C(state=drained) drains.
-      - "V(sla): Every job kept to its SLA (its own, else C(sla_policy)): the module plans which hosts go down together, waits before each batch until the instances moved by the last one are up elsewhere, starts an extra instance first for a service that would lose its only one, and refuses an unsafe plan before draining anything. Each batch is then drained with the scheduler's C(drainHosts), as C(aurora_admin host_drain) does after its own SLA check, or with C(slaDrainHosts) when a task on it has a coordinator SLA, so that its coordinator is asked."
-      - "V(force): The scheduler's C(drainHosts) on each batch as sized, whatever the jobs' SLAs: every task is moved at once. The explicit way to ignore SLAs."
+      - >-
+        V(sla): Every job kept to its SLA (its own, else C(sla_policy)): the module plans which
+        hosts go down together, waits before each batch until the instances moved by the last one
+        are up elsewhere, starts an extra instance first for a service that would lose its only one,
+        and refuses an unsafe plan before draining anything. Each batch is then drained with the
+        scheduler's C(drainHosts), as C(aurora_admin host_drain) does after its own SLA check, or
+        with C(slaDrainHosts) when a task on it has a coordinator SLA, so that its coordinator is
+        asked.
+      - >-
+        V(force): The scheduler's C(drainHosts) on each batch as sized, whatever the jobs' SLAs:
+        every task is moved at once. The explicit way to ignore SLAs.
     type: str
     choices:
       - sla
       - force
   group_by:
     description:
-      - "A host attribute, for example C(rack), so that one failure domain drains at a time: a batch never mixes hosts of different values."
+      - >-
+        A host attribute, for example C(rack), so that one failure domain drains at a time: a batch
+        never mixes hosts of different values.
     type: str
   hosts:
     description:
-      - The agent hosts, as the agents name themselves. A name the scheduler does not know fails the task (the scheduler would silently ignore it).
+      - >-
+        The agent hosts, as the agents name themselves. A name the scheduler does not know fails the
+        task (the scheduler would silently ignore it).
     type: list
     elements: str
     required: true
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
   sla_policy:
     description:
-      - "The SLA of C(drain=sla) for jobs without their own C(sla_policy): C(percentage) or C(count) of a job's instances that stay up, an instance counting as up once RUNNING for C(duration_secs) seconds. Default C({percentage: 95, duration_secs: 60}), which, read as Aurora reads it (a policy that lets no instance go down is relaxed to one), keeps N-1 of N instances up for jobs of up to 20 instances and 95% above. It applies to every job, whatever its size or tier (the scheduler itself checks only production jobs of 20 instances or more). The only instance of a service is never stopped: it gets an extra instance first (see C(allow_downtime)). Not accepted with C(drain=force)."
+      - >-
+        The SLA of C(drain=sla) for jobs without their own C(sla_policy): C(percentage) or C(count)
+        of a job's instances that stay up, an instance counting as up once RUNNING for
+        C(duration_secs) seconds. Default C({percentage: 95, duration_secs: 60}), which, read as
+        Aurora reads it (a policy that lets no instance go down is relaxed to one), keeps N-1 of N
+        instances up for jobs of up to 20 instances and 95% above. It applies to every job, whatever
+        its size or tier (the scheduler itself checks only production jobs of 20 instances or more).
+        The only instance of a service is never stopped: it gets an extra instance first (see
+        C(allow_downtime)). Not accepted with C(drain=force).
     type: dict
     suboptions:
       count:
@@ -99,13 +180,21 @@ options:
         type: float
   sla_timeout:
     description:
-      - Seconds after which the scheduler drains regardless of SLAs the tasks whose jobs have a coordinator SLA (C(drain=sla) hands their hosts to the scheduler's C(slaDrainHosts)). Default 604800 (7 days, as C(aurora_admin sla_host_drain)). Not accepted with C(drain=force).
+      - >-
+        Seconds after which the scheduler drains regardless of SLAs the tasks whose jobs have a
+        coordinator SLA (C(drain=sla) hands their hosts to the scheduler's C(slaDrainHosts)).
+        Default 604800 (7 days, as C(aurora_admin sla_host_drain)). Not accepted with
+        C(drain=force).
     type: int
   state:
     description:
       - "The wanted maintenance state of the hosts. Required: a drain is never the silent default."
-      - "V(scheduled): Marked for maintenance (mode SCHEDULED): the scheduler places new tasks elsewhere when it can; running tasks stay."
-      - "V(drained): Every task gone: marked for maintenance, drained batch by batch, and waited for until DRAINED."
+      - >-
+        V(scheduled): Marked for maintenance (mode SCHEDULED): the scheduler places new tasks
+        elsewhere when it can; running tasks stay.
+      - >-
+        V(drained): Every task gone: marked for maintenance, drained batch by batch, and waited for
+        until DRAINED.
       - "V(active): Maintenance ended: back in service, waited for until NONE."
     type: str
     choices:
@@ -115,7 +204,9 @@ options:
     required: true
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   username:
@@ -130,27 +221,37 @@ options:
     default: true
   wait:
     description:
-      - Whether to wait until the hosts reach the wanted mode. With C(wait=false), C(state=drained) asks for the drain of the next batch only; re-run to go on.
+      - >-
+        Whether to wait until the hosts reach the wanted mode. With C(wait=false), C(state=drained)
+        asks for the drain of the next batch only; re-run to go on.
     type: bool
     default: true
   wait_timeout:
     description:
-      - Seconds to wait in all, every batch included; on timeout the task fails saying which jobs and instances still hold each host.
+      - >-
+        Seconds to wait in all, every batch included; on timeout the task fails saying which jobs
+        and instances still hold each host.
     type: int
     default: 3600
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
-  - Needs the scheduler's admin permission, and for extra instances the right to update the jobs. Host names the scheduler does not know fail the task, since the scheduler would silently ignore them.
+  - >-
+    Needs the scheduler's admin permission, and for extra instances the right to update the jobs.
+    Host names the scheduler does not know fail the task, since the scheduler would silently ignore
+    them.
 """
 
 EXAMPLES = r"""

@@ -15,24 +15,46 @@ module: instances
 short_description: Set the number of instances of a running Aurora service
 version_added: "0.1.0"
 description:
-  - "Grows or shrinks a running service job to C(count) instances, the elastic-worker case, through the scheduler's job updater: an update of the configuration of the lowest running instance, limited (C(updateOnlyTheseInstances)) to the instances added or removed, rolled out with the settings of the job's last update that was not itself a scaling (or Aurora's defaults). New instances get the ids after the highest active one; surplus instances are removed, highest ids first."
-  - "Unchanged when the job already has C(count) active instances. The configuration of the running instances is not touched: to change it, use M(aurora.scheduler.job), whose C(instances) option also sets the count."
-  - "Runs at the same time cannot overshoot: the scheduler allows one update per job. A run that meets the update of another run asking for the same C(count) joins it; any other update in flight fails the run naming it, or, with C(on_conflict=wait), is waited for, after which the count is read again. The job always ends at the count asked for, or the task fails."
+  - >-
+    Grows or shrinks a running service job to C(count) instances, the elastic-worker case, through
+    the scheduler's job updater: an update of the configuration of the lowest running instance,
+    limited (C(updateOnlyTheseInstances)) to the instances added or removed, rolled out with the
+    settings of the job's last update that was not itself a scaling (or Aurora's defaults). New
+    instances get the ids after the highest active one; surplus instances are removed, highest ids
+    first.
+  - >-
+    Unchanged when the job already has C(count) active instances. The configuration of the running
+    instances is not touched: to change it, use M(aurora.scheduler.job), whose C(instances) option
+    also sets the count.
+  - >-
+    Runs at the same time cannot overshoot: the scheduler allows one update per job. A run that
+    meets the update of another run asking for the same C(count) joins it; any other update in
+    flight fails the run naming it, or, with C(on_conflict=wait), is waited for, after which the
+    count is read again. The job always ends at the count asked for, or the task fails.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   count:
     description:
-      - How many instances should run. New instances copy the configuration of a running one; removed instances are those with the highest ids. To stop every instance, use M(aurora.scheduler.job) with C(state=absent).
+      - >-
+        How many instances should run. New instances copy the configuration of a running one;
+        removed instances are those with the highest ids. To stop every instance, use
+        M(aurora.scheduler.job) with C(state=absent).
     type: int
     required: true
   environment:
@@ -42,7 +64,10 @@ options:
     required: true
   max_tasks_per_job:
     description:
-      - "The most instances the scheduler accepts in one job, its C(-max_tasks_per_job) flag: an instance count above it is refused before anything is sent. Default 4000, Aurora's default; set it when the scheduler runs with another limit (at most 100000)."
+      - >-
+        The most instances the scheduler accepts in one job, its C(-max_tasks_per_job) flag: an
+        instance count above it is refused before anything is sent. Default 4000, Aurora's default;
+        set it when the scheduler runs with another limit (at most 100000).
     type: int
   name:
     description:
@@ -51,7 +76,10 @@ options:
     required: true
   on_conflict:
     description:
-      - "What to do when another update of the job is in flight: fail naming it, or wait for it to end and then scale. An update started by this module for the same C(count) (another run at the same time) is always joined instead."
+      - >-
+        What to do when another update of the job is in flight: fail naming it, or wait for it to
+        end and then scale. An update started by this module for the same C(count) (another run at
+        the same time) is always joined instead.
       - "V(fail): Fail, naming the update in flight."
       - "V(wait): Wait (up to C(wait_timeout)) until it ends, then go on."
     type: str
@@ -61,7 +89,10 @@ options:
     default: fail
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
@@ -72,13 +103,20 @@ options:
     required: true
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   username:
@@ -93,7 +131,9 @@ options:
     default: true
   wait:
     description:
-      - "Whether to wait until the scaling update has rolled forward: new instances RUNNING (and healthy for the update's C(watch_secs)), removed ones gone."
+      - >-
+        Whether to wait until the scaling update has rolled forward: new instances RUNNING (and
+        healthy for the update's C(watch_secs)), removed ones gone.
     type: bool
     default: true
   wait_timeout:
@@ -104,16 +144,21 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
-  - "The scaling update never waits for pulses and never pauses itself after a batch, whatever the job's last update did: nothing would pulse or resume it."
+  - >-
+    The scaling update never waits for pulses and never pauses itself after a batch, whatever the
+    job's last update did: nothing would pulse or resume it.
   - Check mode reads the job and reports the instance ids that would be added or removed.
 """
 

@@ -15,10 +15,19 @@ module: job
 short_description: Run a service or batch job on Apache Aurora as desired state
 version_added: "0.1.0"
 description:
-  - Creates, updates, restarts, kills or runs to completion a job on an Apache Aurora scheduler, so that it runs with the configuration the options describe.
-  - Changes to a running service are rolled out by the scheduler as a rolling update with the C(update) settings; the module waits for it and fails with the reason when it rolls back.
-  - The job is submitted exactly as Aurora's own client would submit it (the TaskConfig and the Thermos executor configuration), so jobs created by the C(aurora) command line and by this module can be managed by either.
-  - "Comparison is semantic: a job first created by Aurora's own client is not restarted because of JSON key order or the submitting user."
+  - >-
+    Creates, updates, restarts, kills or runs to completion a job on an Apache Aurora scheduler, so
+    that it runs with the configuration the options describe.
+  - >-
+    Changes to a running service are rolled out by the scheduler as a rolling update with the
+    C(update) settings; the module waits for it and fails with the reason when it rolls back.
+  - >-
+    The job is submitted exactly as Aurora's own client would submit it (the TaskConfig and the
+    Thermos executor configuration), so jobs created by the C(aurora) command line and by this
+    module can be managed by either.
+  - >-
+    Comparison is semantic: a job first created by Aurora's own client is not restarted because of
+    JSON key order or the submitting user.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
@@ -30,7 +39,9 @@ options:
     suboptions:
       portmap:
         description:
-          - "Extra endpoints: announced name to a port name of the task, or to a fixed port number (fixed ports need a C(dedicated) constraint). Default C({aurora: PRIMARY_PORT})."
+          - >-
+            Extra endpoints: announced name to a port name of the task, or to a fixed port number
+            (fixed ports need a C(dedicated) constraint). Default C({aurora: PRIMARY_PORT}).
         type: dict
       primary_port:
         description:
@@ -43,16 +54,25 @@ options:
         type: str
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   constraints:
     description:
-      - "Placement constraints: host attribute name to C(value), C(v1,v2) (any of), C(!value) (none of) or C(limit:N) (at most N instances per attribute value). A C(dedicated) constraint must name the job's role, as in C(www-data/gpu), or C(*)."
+      - >-
+        Placement constraints: host attribute name to C(value), C(v1,v2) (any of), C(!value) (none
+        of) or C(limit:N) (at most N instances per attribute value). A C(dedicated) constraint must
+        name the job's role, as in C(www-data/gpu), or C(*).
       - Mutually exclusive with O(executor_config).
     type: dict
   contact:
@@ -111,7 +131,9 @@ options:
                 description:
                   - An AppC image by name and image id.
                   - Mutually exclusive with O(container.mesos.image.docker).
-                  - At least one of O(container.mesos.image.docker) or O(container.mesos.image.appc) is required.
+                  - >-
+                    At least one of O(container.mesos.image.docker) or O(container.mesos.image.appc)
+                    is required.
                 type: dict
                 suboptions:
                   image_id:
@@ -128,7 +150,9 @@ options:
                 description:
                   - A Docker image by name and tag.
                   - Mutually exclusive with O(container.mesos.image.appc).
-                  - At least one of O(container.mesos.image.docker) or O(container.mesos.image.appc) is required.
+                  - >-
+                    At least one of O(container.mesos.image.docker) or O(container.mesos.image.appc)
+                    is required.
                 type: dict
                 suboptions:
                   name:
@@ -168,12 +192,19 @@ options:
                 default: RO
   environment:
     description:
-      - Aurora environment of the job, such as C(prod), C(devel), C(test) or C(staging1); not to be confused with environment variables.
+      - >-
+        Aurora environment of the job, such as C(prod), C(devel), C(test) or C(staging1); not to be
+        confused with environment variables.
     type: str
     required: true
   executor_config:
     description:
-      - "For teams with C(.aurora) files: a whole Thermos job document (a dict, or its JSON text), for example from C(aurora job inspect --write-json CLUSTER/ROLE/ENV/NAME FILE). It is used as is; its C(role), C(environment) and C(name) must match the options of the same names, and options that the document carries (C(task), C(tier), C(constraints)...) must be set inside it instead."
+      - >-
+        For teams with C(.aurora) files: a whole Thermos job document (a dict, or its JSON text),
+        for example from C(aurora job inspect --write-json CLUSTER/ROLE/ENV/NAME FILE). It is used
+        as is; its C(role), C(environment) and C(name) must match the options of the same names, and
+        options that the document carries (C(task), C(tier), C(constraints)...) must be set inside
+        it instead.
       - Mutually exclusive with O(task).
       - Mutually exclusive with O(service).
       - Mutually exclusive with O(tier).
@@ -191,7 +222,9 @@ options:
     type: dict
   health_check:
     description:
-      - How the executor checks that an instance is healthy. Default is an HTTP check of C(/health) on the port named C(health), when the task has one.
+      - >-
+        How the executor checks that an instance is healthy. Default is an HTTP check of C(/health)
+        on the port named C(health), when the task has one.
       - Mutually exclusive with O(executor_config).
     type: dict
     suboptions:
@@ -254,22 +287,32 @@ options:
         default: 1.0
   instances:
     description:
-      - Number of instances (copies) of the task. Default 1; with C(executor_config) the document's own C(instances) when it has one.
+      - >-
+        Number of instances (copies) of the task. Default 1; with C(executor_config) the document's
+        own C(instances) when it has one.
     type: int
   keep_instance_count:
     description:
-      - "Leave the number of instances of a running service as it is: C(instances) is only the count a new job starts with, and an update changes the configuration of the instances that run. For services whose count something else sets (the platform's fair-share allocator, M(aurora.scheduler.instances)), so that re-running a playbook does not undo it."
+      - >-
+        Leave the number of instances of a running service as it is: C(instances) is only the count
+        a new job starts with, and an update changes the configuration of the instances that run.
+        For services whose count something else sets (the platform's fair-share allocator,
+        M(aurora.scheduler.instances)), so that re-running a playbook does not undo it.
     type: bool
     default: false
   lifecycle:
     description:
-      - Graceful shutdown over HTTP. By default the executor asks an instance to quit through C(/quitquitquit) then C(/abortabortabort) on the port named C(health), when there is one.
+      - >-
+        Graceful shutdown over HTTP. By default the executor asks an instance to quit through
+        C(/quitquitquit) then C(/abortabortabort) on the port named C(health), when there is one.
       - Mutually exclusive with O(executor_config).
     type: dict
     suboptions:
       enabled:
         description:
-          - "Set to C(false) to turn graceful shutdown off: the executor then just kills the processes. The other lifecycle options must not be given with it."
+          - >-
+            Set to C(false) to turn graceful shutdown off: the executor then just kills the
+            processes. The other lifecycle options must not be given with it.
         type: bool
         default: true
       graceful_shutdown_endpoint:
@@ -294,12 +337,17 @@ options:
         type: int
   max_task_failures:
     description:
-      - For jobs that are not services, how many times an instance may fail before the scheduler gives up on it; -1 means never give up. Default 1.
+      - >-
+        For jobs that are not services, how many times an instance may fail before the scheduler
+        gives up on it; -1 means never give up. Default 1.
       - Mutually exclusive with O(executor_config).
     type: int
   max_tasks_per_job:
     description:
-      - "The most instances the scheduler accepts in one job, its C(-max_tasks_per_job) flag: an instance count above it is refused before anything is sent. Default 4000, Aurora's default; set it when the scheduler runs with another limit (at most 100000)."
+      - >-
+        The most instances the scheduler accepts in one job, its C(-max_tasks_per_job) flag: an
+        instance count above it is refused before anything is sent. Default 4000, Aurora's default;
+        set it when the scheduler runs with another limit (at most 100000).
     type: int
   metadata:
     description:
@@ -313,7 +361,11 @@ options:
     required: true
   on_conflict:
     description:
-      - "What to do when another update of the job, with a different configuration, is in flight, or starts while this run compares (C(wait): wait for its end, then compare again). An update of this very configuration (started by an earlier run, or by another run at the same time) is always joined instead."
+      - >-
+        What to do when another update of the job, with a different configuration, is in flight, or
+        starts while this run compares (C(wait): wait for its end, then compare again). An update of
+        this very configuration (started by an earlier run, or by another run at the same time) is
+        always joined instead.
       - "V(fail): Fail, naming the update in flight."
       - "V(wait): Wait (up to C(wait_timeout)) until it ends, then go on."
     type: str
@@ -323,7 +375,9 @@ options:
     default: fail
   on_timeout:
     description:
-      - What happens to an update still rolling when C(wait_timeout) passes. The task fails in every case.
+      - >-
+        What happens to an update still rolling when C(wait_timeout) passes. The task fails in every
+        case.
       - "V(leave): Leave it running; the scheduler carries on without us."
       - "V(pause): Pause it (it can be resumed later)."
       - "V(abort): Abort it, leaving the job partly updated."
@@ -353,7 +407,10 @@ options:
         default: true
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
@@ -364,28 +421,44 @@ options:
     type: int
   retry_failed:
     description:
-      - "Roll out a configuration whose last update ROLLED_BACK. Without it such a rollout is refused, naming that update and its reason, and the job is left alone: a pipeline re-run on a known-bad version does not take instances down again. Configurations are told apart by the fingerprint the module tags its updates with."
+      - >-
+        Roll out a configuration whose last update ROLLED_BACK. Without it such a rollout is
+        refused, naming that update and its reason, and the job is left alone: a pipeline re-run on
+        a known-bad version does not take instances down again. Configurations are told apart by the
+        fingerprint the module tags its updates with.
     type: bool
     default: false
   role:
     description:
-      - Role that owns the job, usually the Unix user the tasks run as (letters, digits, C(_), C(-), C(.)).
+      - >-
+        Role that owns the job, usually the Unix user the tasks run as (letters, digits, C(_), C(-),
+        C(.)).
     type: str
     required: true
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
   service:
     description:
-      - Whether the job is a service, restarted whenever an instance exits; C(false) runs each instance to completion. Default C(true). Rolling updates need a service.
+      - >-
+        Whether the job is a service, restarted whenever an instance exits; C(false) runs each
+        instance to completion. Default C(true). Rolling updates need a service.
       - Mutually exclusive with O(executor_config).
     type: bool
   sla_policy:
     description:
-      - "How many instances must stay up when the scheduler removes instances for maintenance or SLA-aware updates: give C(percentage) or C(count) with C(duration_secs), or C(coordinator_url)."
+      - >-
+        How many instances must stay up when the scheduler removes instances for maintenance or
+        SLA-aware updates: give C(percentage) or C(count) with C(duration_secs), or
+        C(coordinator_url).
       - Mutually exclusive with O(executor_config).
     type: dict
     suboptions:
@@ -394,14 +467,18 @@ options:
           - URL of a coordinator service the scheduler asks before taking an instance down.
           - Mutually exclusive with O(sla_policy.percentage) and O(sla_policy.count).
           - Mutually exclusive with O(sla_policy.duration_secs).
-          - At least one of O(sla_policy.percentage), O(sla_policy.count) or O(sla_policy.coordinator_url) is required.
+          - >-
+            At least one of O(sla_policy.percentage), O(sla_policy.count) or
+            O(sla_policy.coordinator_url) is required.
         type: str
       count:
         description:
           - Number of instances that must have been running for C(duration_secs).
           - Mutually exclusive with O(sla_policy.percentage) and O(sla_policy.coordinator_url).
           - Mutually exclusive with O(sla_policy.status_key).
-          - At least one of O(sla_policy.percentage), O(sla_policy.count) or O(sla_policy.coordinator_url) is required.
+          - >-
+            At least one of O(sla_policy.percentage), O(sla_policy.count) or
+            O(sla_policy.coordinator_url) is required.
         type: int
       duration_secs:
         description:
@@ -413,7 +490,9 @@ options:
           - Share of the instances (0-100) that must have been running for C(duration_secs).
           - Mutually exclusive with O(sla_policy.count) and O(sla_policy.coordinator_url).
           - Mutually exclusive with O(sla_policy.status_key).
-          - At least one of O(sla_policy.percentage), O(sla_policy.count) or O(sla_policy.coordinator_url) is required.
+          - >-
+            At least one of O(sla_policy.percentage), O(sla_policy.count) or
+            O(sla_policy.coordinator_url) is required.
         type: float
       status_key:
         description:
@@ -424,10 +503,17 @@ options:
   state:
     description:
       - "What the job should be: see the choices."
-      - "V(present): Running with this configuration: created when absent, updated (rolling, with the C(update) settings) when it differs, left alone when it matches."
+      - >-
+        V(present): Running with this configuration: created when absent, updated (rolling, with the
+        C(update) settings) when it differs, left alone when it matches.
       - "V(absent): Not running: every instance killed."
-      - "V(restarted): Every instance restarted, C(update.batch_size) at a time, each batch running again before the next starts. Always reports a change."
-      - "V(finished): For batch jobs (C(service=false)): run to completion. Created, then waited for until every instance has FINISHED; unchanged when a run of this configuration already finished."
+      - >-
+        V(restarted): Every instance restarted, C(update.batch_size) at a time, each batch running
+        again before the next starts. Always reports a change.
+      - >-
+        V(finished): For batch jobs (C(service=false)): run to completion. Created, then waited for
+        until every instance has FINISHED; unchanged when a run of this configuration already
+        finished.
     type: str
     choices:
       - present
@@ -462,7 +548,10 @@ options:
         type: str
       ordering:
         description:
-          - "Order in which processes run: a list of process names (each starts after the previous one finished successfully), or a list of such lists for several independent chains. By default all processes start at once."
+          - >-
+            Order in which processes run: a list of process names (each starts after the previous
+            one finished successfully), or a list of such lists for several independent chains. By
+            default all processes start at once.
         type: list
         elements: raw
       processes:
@@ -474,7 +563,11 @@ options:
         suboptions:
           cmdline:
             description:
-              - Command line, run by bash. Write Aurora's port and instance references as C(%{thermos.ports[http]}) or C(%{mesos.instance}) (or as C({{thermos.ports[http]}}) marked C(!unsafe)); C({{role}}), C({{name}}) and other fields of the job are filled in.
+              - >-
+                Command line, run by bash. Write Aurora's port and instance references as
+                C(%{thermos.ports[http]}) or C(%{mesos.instance}) (or as C({{thermos.ports[http]}})
+                marked C(!unsafe)); C({{role}}), C({{name}}) and other fields of the job are filled
+                in.
             type: str
             required: true
           daemon:
@@ -528,12 +621,17 @@ options:
                   log_size:
                     description:
                       - "Size at which a log file is rotated: bytes, or text such as C(100MiB)."
-                      - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+                      - >-
+                        A size: a number of bytes, or a string with a unit such as V(512MiB),
+                        V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of
+                        1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes.
                     type: str
-                    default: 104857600
+                    default: "100MiB"
           max_failures:
             description:
-              - Times the process is restarted after failing before it counts as failed; 0 means always.
+              - >-
+                Times the process is restarted after failing before it counts as failed; 0 means
+                always.
             type: int
             default: 1
           min_duration:
@@ -543,7 +641,9 @@ options:
             default: 5
           name:
             description:
-              - Name of the process, unique in the task; it must not start with C(.) nor contain C(/).
+              - >-
+                Name of the process, unique in the task; it must not start with C(.) nor contain
+                C(/).
             type: str
             required: true
       resources:
@@ -560,7 +660,10 @@ options:
           disk:
             description:
               - "Disk space in the sandbox: bytes, or text such as C(1GiB)."
-              - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+              - >-
+                A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                V(512MiB)), as in Ansible's human_to_bytes.
             type: str
             required: true
           gpu:
@@ -570,8 +673,12 @@ options:
             default: 0
           ram:
             description:
-              - "Memory: bytes, or text such as C(512MiB) or C(2GiB) (C(MB) and C(M) also mean MiB)."
-              - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+              - >-
+                Memory: bytes, or text such as C(512MiB) or C(2GiB) (C(MB) and C(M) also mean MiB).
+              - >-
+                A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                V(512MiB)), as in Ansible's human_to_bytes.
             type: str
             required: true
       user:
@@ -580,12 +687,17 @@ options:
         type: str
   tier:
     description:
-      - "Tier of the job, such as C(preferred) (production, not preemptible) or C(preemptible). Default is chosen as the Aurora client does: the first non-revocable preemptible tier, else the scheduler's default tier."
+      - >-
+        Tier of the job, such as C(preferred) (production, not preemptible) or C(preemptible).
+        Default is chosen as the Aurora client does: the first non-revocable preemptible tier, else
+        the scheduler's default tier.
       - Mutually exclusive with O(executor_config).
     type: str
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   update:
@@ -610,7 +722,9 @@ options:
         default: 0
       pulse_interval_secs:
         description:
-          - Seconds after which the update pauses unless something pulses it (for coordinated updates; at least 60). Unset means no pulses are needed.
+          - >-
+            Seconds after which the update pauses unless something pulses it (for coordinated
+            updates; at least 60). Unset means no pulses are needed.
         type: int
       rollback_on_failure:
         description:
@@ -624,12 +738,16 @@ options:
         default: false
       strategy:
         description:
-          - An explicit update strategy. Without it, instances are updated C(batch_size) at a time as slots free up, or batch by batch with C(wait_for_batch_completion).
+          - >-
+            An explicit update strategy. Without it, instances are updated C(batch_size) at a time
+            as slots free up, or batch by batch with C(wait_for_batch_completion).
         type: dict
         suboptions:
           autopause_after_batch:
             description:
-              - Whether the update pauses after each batch until resumed, for C(batch) and C(variable_batch).
+              - >-
+                Whether the update pauses after each batch until resumed, for C(batch) and
+                C(variable_batch).
             type: bool
             default: false
           batch_size:
@@ -643,7 +761,10 @@ options:
             elements: int
           kind:
             description:
-              - "C(queue): keep C(batch_size) instances updating, starting the next as one finishes; C(batch): update C(batch_size) instances, wait for all of them, then the next batch; C(variable_batch): batches of the sizes in C(batch_sizes), the last size repeating."
+              - >-
+                C(queue): keep C(batch_size) instances updating, starting the next as one finishes;
+                C(batch): update C(batch_size) instances, wait for all of them, then the next batch;
+                C(variable_batch): batches of the sizes in C(batch_sizes), the last size repeating.
             type: str
             choices:
               - queue
@@ -672,7 +793,10 @@ options:
     default: true
   wait:
     description:
-      - "Whether to wait for the outcome: the update ROLLED_FORWARD and every instance RUNNING (C(state=present) or C(restarted)), every task gone (C(absent)), every instance FINISHED (C(finished)). Without it the module returns once the scheduler has accepted the change."
+      - >-
+        Whether to wait for the outcome: the update ROLLED_FORWARD and every instance RUNNING
+        (C(state=present) or C(restarted)), every task gone (C(absent)), every instance FINISHED
+        (C(finished)). Without it the module returns once the scheduler has accepted the change.
     type: bool
     default: true
   wait_timeout:
@@ -683,18 +807,32 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
-  - Check mode asks the scheduler for the plan (C(populateJobConfig), C(getJobUpdateDiff)) and changes nothing.
-  - "Runs at the same time on the same job end as if one had come after the other: the run whose create or update loses the race reads the job again, then joins the update of the same configuration, waits for another one (C(on_conflict)) or reports C(changed=false). A run that fails after changing the job (the scheduler gone while it waits, an update rolled back) still reports C(changed=true) with what it did, such as C(update_id)."
-  - Aurora's templates such as C({{thermos.ports[http]}}) or C({{mesos.instance}}) collide with Jinja. Pass them with Ansible's C(!unsafe) tag, or write them as C(%{thermos.ports[http]}) and C(%{mesos.instance}), which the module turns into Aurora's spelling (only for C(thermos.) and C(mesos.) names).
+  - >-
+    Check mode asks the scheduler for the plan (C(populateJobConfig), C(getJobUpdateDiff)) and
+    changes nothing.
+  - >-
+    Runs at the same time on the same job end as if one had come after the other: the run whose
+    create or update loses the race reads the job again, then joins the update of the same
+    configuration, waits for another one (C(on_conflict)) or reports C(changed=false). A run that
+    fails after changing the job (the scheduler gone while it waits, an update rolled back) still
+    reports C(changed=true) with what it did, such as C(update_id).
+  - >-
+    Aurora's templates such as C({{thermos.ports[http]}}) or C({{mesos.instance}}) collide with
+    Jinja. Pass them with Ansible's C(!unsafe) tag, or write them as C(%{thermos.ports[http]}) and
+    C(%{mesos.instance}), which the module turns into Aurora's spelling (only for C(thermos.) and
+    C(mesos.) names).
 """
 
 EXAMPLES = r"""
@@ -810,7 +948,8 @@ instances:
 plan:
   description:
     - What the scheduler would do, or did, per instance id.
-    - For C(present), the groups of C(getJobUpdateDiff) (C(add), C(update), C(remove), C(unchanged)); for C(absent), C(remove); for C(restarted), the C(restart) batches.
+    - For C(present), the groups of C(getJobUpdateDiff) (C(add), C(update), C(remove),
+        C(unchanged)); for C(absent), C(remove); for C(restarted), the C(restart) batches.
   returned: when something changes
   type: dict
   sample: {add: [], update: [0, 1], remove: [], unchanged: []}

@@ -15,18 +15,32 @@ module: job_info
 short_description: List Aurora jobs with their instances, configurations and versions
 version_added: "0.1.0"
 description:
-  - "Read-only: lists the jobs of a role, or of the whole cluster, with per job the instances by status, the running configurations (config groups with their instance ranges, resources, tier, container image and metadata), the software versions they run, per instance, the active update and the recent ones, and why PENDING tasks are not scheduled. Cron jobs are listed with their template."
-  - "C(versions) answers \"which software versions run on the cluster\": each version with the jobs running it. A version is the C(version) metadata the platform stamps, else the container image's tag, else C(unknown); never left out."
+  - >-
+    Read-only: lists the jobs of a role, or of the whole cluster, with per job the instances by
+    status, the running configurations (config groups with their instance ranges, resources, tier,
+    container image and metadata), the software versions they run, per instance, the active update
+    and the recent ones, and why PENDING tasks are not scheduled. Cron jobs are listed with their
+    template.
+  - >-
+    C(versions) answers "which software versions run on the cluster": each version with the jobs
+    running it. A version is the C(version) metadata the platform stamps, else the container image's
+    tag, else C(unknown); never left out.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   environment:
@@ -35,11 +49,16 @@ options:
     type: str
   name:
     description:
-      - "Only the jobs whose name matches this regular expression (searched, as Ansible's C(search) test does: anchor it with C(^) and C($) for a whole-name match)."
+      - >-
+        Only the jobs whose name matches this regular expression (searched, as Ansible's C(search)
+        test does: anchor it with C(^) and C($) for a whole-name match).
     type: str
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
@@ -49,13 +68,20 @@ options:
     type: str
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
   status:
     description:
-      - Only the jobs with at least one active task in one of these statuses, for example C([PENDING]) for jobs waiting for resources.
+      - >-
+        Only the jobs with at least one active task in one of these statuses, for example
+        C([PENDING]) for jobs waiting for resources.
     type: list
     elements: str
     choices:
@@ -70,7 +96,9 @@ options:
       - DRAINING
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   username:
@@ -86,16 +114,21 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
-  - "A few calls in all: the job summaries, the active tasks without their executor data (one call per 50 jobs, two at a time), the update summaries and the pending reasons."
+  - >-
+    A few calls in all: the job summaries, the active tasks without their executor data (one call
+    per 50 jobs, two at a time), the update summaries and the pending reasons.
 """
 
 EXAMPLES = r"""
@@ -161,7 +194,8 @@ jobs:
         C(version) and C(version_source), C(fingerprint), container C(image) and C(metadata).
         Null for other jobs.
       type: dict
-      sample: {instance_count: 1, version: "2.0.1", version_source: metadata, fingerprint: 3f2a9c0d11b7e845, image: null, metadata: {version: "2.0.1"}}
+      sample: {instance_count: 1, version: "2.0.1", version_source: metadata, fingerprint:
+          3f2a9c0d11b7e845, image: null, metadata: {version: "2.0.1"}}
     instances:
       description: Active tasks by status.
       type: dict
@@ -175,7 +209,8 @@ jobs:
         workers, or anything else, reach an instance.
       type: list
       elements: dict
-      sample: [{instance: 0, status: RUNNING, task_id: "ml-prod-scorer-0-...", host: agent-3, ports: {http: 31002}, version: "1.4.2", version_source: metadata, fingerprint: 5d1c0e7a9b3f2264}]
+      sample: [{instance: 0, status: RUNNING, task_id: "ml-prod-scorer-0-...", host: agent-3, ports:
+          {http: 31002}, version: "1.4.2", version_source: metadata, fingerprint: 5d1c0e7a9b3f2264}]
     stats:
       description: The scheduler's counts of C(active), C(pending), C(finished) and C(failed) tasks.
       type: dict

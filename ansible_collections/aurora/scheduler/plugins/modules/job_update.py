@@ -15,18 +15,29 @@ module: job_update
 short_description: Pause, resume, abort, roll back, pulse, await or revert Aurora job updates
 version_added: "0.1.0"
 description:
-  - "Controls the rolling update of a job, addressed by its job key (the update in flight) or by C(update_id): for CI pipelines and canaries."
-  - C(pulsed) keeps a coordinated update alive only while a health check passes, as Aurora intends coordinated updates to be used. C(reverted) is the "roll back to the last good version" that Aurora lacks once an update has finished.
+  - >-
+    Controls the rolling update of a job, addressed by its job key (the update in flight) or by
+    C(update_id): for CI pipelines and canaries.
+  - >-
+    C(pulsed) keeps a coordinated update alive only while a health check passes, as Aurora intends
+    coordinated updates to be used. C(reverted) is the "roll back to the last good version" that
+    Aurora lacks once an update has finished.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   environment:
@@ -36,7 +47,9 @@ options:
     required: true
   health_url:
     description:
-      - "For C(pulsed): the URL whose 2xx answer allows the next pulse (for example the canary's health endpoint, or a metrics check)."
+      - >-
+        For C(pulsed): the URL whose 2xx answer allows the next pulse (for example the canary's
+        health endpoint, or a metrics check).
     type: str
   message:
     description:
@@ -49,13 +62,18 @@ options:
     required: true
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
   pulse_every:
     description:
-      - "For C(pulsed): seconds between two pulses. Keep it well under the update's C(pulse_interval_secs)."
+      - >-
+        For C(pulsed): seconds between two pulses. Keep it well under the update's
+        C(pulse_interval_secs).
     type: float
     default: 15.0
   role:
@@ -65,7 +83,12 @@ options:
     required: true
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
@@ -75,10 +98,19 @@ options:
       - "V(paused): The update is paused (it can be resumed)."
       - "V(resumed): A paused update rolls on; unchanged when none is paused."
       - "V(aborted): The update is aborted, leaving the job partly updated."
-      - "V(rolled_back): The update rolls back to the previous configuration; with C(wait), until it has."
-      - "V(finished): Waits until the update ends, and fails unless it ROLLED_FORWARD. Changes nothing."
-      - "V(pulsed): Keeps a coordinated update (one with C(update.pulse_interval_secs)) going: pulses it while C(health_url) answers 2xx, until it ends or C(wait_timeout) passes; stops pulsing, and fails, as soon as the health check fails, so that the update blocks."
-      - "V(reverted): Re-applies, as a new rolling update, the configuration of the last update that rolled forward before the newest one, even when the newest has finished."
+      - >-
+        V(rolled_back): The update rolls back to the previous configuration; with C(wait), until it
+        has.
+      - >-
+        V(finished): Waits until the update ends, and fails unless it ROLLED_FORWARD. Changes
+        nothing.
+      - >-
+        V(pulsed): Keeps a coordinated update (one with C(update.pulse_interval_secs)) going: pulses
+        it while C(health_url) answers 2xx, until it ends or C(wait_timeout) passes; stops pulsing,
+        and fails, as soon as the health check fails, so that the update blocks.
+      - >-
+        V(reverted): Re-applies, as a new rolling update, the configuration of the last update that
+        rolled forward before the newest one, even when the newest has finished.
     type: str
     choices:
       - paused
@@ -91,7 +123,9 @@ options:
     required: true
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   update_id:
@@ -121,16 +155,21 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
-  - "Each state is idempotent: an update already paused is not paused again, an update already ended is not aborted, a revert already applied is not repeated."
+  - >-
+    Each state is idempotent: an update already paused is not paused again, an update already ended
+    is not aborted, a revert already applied is not repeated.
 """
 
 EXAMPLES = r"""

@@ -15,28 +15,53 @@ module: platform
 short_description: Turn what a data scientist asks for into Aurora jobs by the platform profile
 version_added: "0.1.0"
 description:
-  - "The mediator of a data-science platform: a data scientist says what to run (a service, a cron job or a batch framework, by name, version and command); the platform team's profile says how it runs (tier and production flag per environment, SLA policy, update settings, resource classes, process logging, stamped metadata, placement, health-check, announce and image conventions). The module returns the options of each job, ready for M(aurora.scheduler.job) or M(aurora.scheduler.cron_job)."
-  - "Before anything is written, it reports every problem at once, each naming the variable to change: an override the profile does not allow, an unknown environment or size, a missing version or command, a health check on a port the command does not listen on, an SLA policy the scheduler would refuse (on a tier that is not production, on a job smaller than the scheduler's minimum, or one that lets no instance go down), a production job on a tier that is not production, the team's production quota, and whatever else the scheduler's own validation (C(populateJobConfig)) refuses."
-  - The roles M(aurora.scheduler.service), M(aurora.scheduler.cron) and M(aurora.scheduler.batch_framework) call it, then apply its C(jobs) in order.
+  - >-
+    The mediator of a data-science platform: a data scientist says what to run (a service, a cron
+    job or a batch framework, by name, version and command); the platform team's profile says how it
+    runs (tier and production flag per environment, SLA policy, update settings, resource classes,
+    process logging, stamped metadata, placement, health-check, announce and image conventions). The
+    module returns the options of each job, ready for M(aurora.scheduler.job) or
+    M(aurora.scheduler.cron_job).
+  - >-
+    Before anything is written, it reports every problem at once, each naming the variable to
+    change: an override the profile does not allow, an unknown environment or size, a missing
+    version or command, a health check on a port the command does not listen on, an SLA policy the
+    scheduler would refuse (on a tier that is not production, on a job smaller than the scheduler's
+    minimum, or one that lets no instance go down), a production job on a tier that is not
+    production, the team's production quota, and whatever else the scheduler's own validation
+    (C(populateJobConfig)) refuses.
+  - >-
+    The roles M(aurora.scheduler.aurora_service), M(aurora.scheduler.aurora_cron) and
+    M(aurora.scheduler.aurora_batch_framework) call it, then apply its C(jobs) in order.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   command:
     description:
-      - Shell command of a service or cron job. A service's command listens on the profile's port, written C(%{thermos.ports[http]}).
+      - >-
+        Shell command of a service or cron job. A service's command listens on the profile's port,
+        written C(%{thermos.ports[http]}).
     type: str
   entry_point:
     description:
-      - "Instead of C(command): a Python entry point (module) run with the profile's entry point command."
+      - >-
+        Instead of C(command): a Python entry point (module) run with the profile's entry point
+        command.
     type: str
   environment:
     description:
@@ -45,14 +70,21 @@ options:
     required: true
   instances:
     description:
-      - Instances of a service (or of a cron job's runs). Left out, a service starts with the environment's count and then keeps whatever count it runs with, so that a re-run never undoes a count the platform set.
+      - >-
+        Instances of a service (or of a cron job's runs). Left out, a service starts with the
+        environment's count and then keeps whatever count it runs with, so that a re-run never
+        undoes a count the platform set.
     type: int
   kind:
     description:
       - What kind of workload this is.
-      - "V(service): A long-running service (for example a Python microservice) listening on the profile's port: one job."
+      - >-
+        V(service): A long-running service (for example a Python microservice) listening on the
+        profile's port: one job.
       - "V(cron): A job run on a schedule: one cron job."
-      - "V(batch_framework): A master job and a worker job that belong together: C(NAME-master), a service, and C(NAME-worker), whose instances are told where the master is announced."
+      - >-
+        V(batch_framework): A master job and a worker job that belong together: C(NAME-master), a
+        service, and C(NAME-worker), whose instances are told where the master is announced.
     type: str
     choices:
       - service
@@ -73,12 +105,16 @@ options:
     type: str
   name:
     description:
-      - Name of the workload (the job name; a batch framework's jobs are C(NAME-master) and C(NAME-worker)).
+      - >-
+        Name of the workload (the job name; a batch framework's jobs are C(NAME-master) and
+        C(NAME-worker)).
     type: str
     required: true
   overrides:
     description:
-      - Changes to what the profile decides, each allowed only when the profile's C(allowed_overrides) (or the environment's) lists it.
+      - >-
+        Changes to what the profile decides, each allowed only when the profile's
+        C(allowed_overrides) (or the environment's) lists it.
     type: dict
     suboptions:
       constraints:
@@ -94,7 +130,9 @@ options:
             description:
               - Run in a Docker container (the scheduler must allow Docker containers).
               - Mutually exclusive with O(overrides.container.mesos).
-              - At least one of O(overrides.container.docker) or O(overrides.container.mesos) is required.
+              - >-
+                At least one of O(overrides.container.docker) or O(overrides.container.mesos) is
+                required.
             type: dict
             suboptions:
               image:
@@ -104,7 +142,9 @@ options:
                 required: true
               parameters:
                 description:
-                  - Extra C(docker run) parameters, as name/value pairs (the scheduler must allow them).
+                  - >-
+                    Extra C(docker run) parameters, as name/value pairs (the scheduler must allow
+                    them).
                 type: list
                 elements: dict
                 default: []
@@ -123,7 +163,9 @@ options:
             description:
               - Run in a Mesos container, optionally from an image and with host volumes.
               - Mutually exclusive with O(overrides.container.docker).
-              - At least one of O(overrides.container.docker) or O(overrides.container.mesos) is required.
+              - >-
+                At least one of O(overrides.container.docker) or O(overrides.container.mesos) is
+                required.
             type: dict
             suboptions:
               image:
@@ -135,7 +177,9 @@ options:
                     description:
                       - An AppC image by name and image id.
                       - Mutually exclusive with O(overrides.container.mesos.image.docker).
-                      - At least one of O(overrides.container.mesos.image.docker) or O(overrides.container.mesos.image.appc) is required.
+                      - >-
+                        At least one of O(overrides.container.mesos.image.docker) or
+                        O(overrides.container.mesos.image.appc) is required.
                     type: dict
                     suboptions:
                       image_id:
@@ -152,7 +196,9 @@ options:
                     description:
                       - A Docker image by name and tag.
                       - Mutually exclusive with O(overrides.container.mesos.image.appc).
-                      - At least one of O(overrides.container.mesos.image.docker) or O(overrides.container.mesos.image.appc) is required.
+                      - >-
+                        At least one of O(overrides.container.mesos.image.docker) or
+                        O(overrides.container.mesos.image.appc) is required.
                     type: dict
                     suboptions:
                       name:
@@ -228,7 +274,9 @@ options:
             default: 10.0
           max_consecutive_failures:
             description:
-              - Failed checks in a row after which the instance is killed; 0 means the first failure.
+              - >-
+                Failed checks in a row after which the instance is killed; 0 means the first
+                failure.
             type: int
             default: 0
           min_consecutive_successes:
@@ -288,9 +336,12 @@ options:
               log_size:
                 description:
                   - "Size at which a log file is rotated: bytes, or text such as C(100MiB)."
-                  - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+                  - >-
+                    A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                    V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                    V(512MiB)), as in Ansible's human_to_bytes.
                 type: str
-                default: 104857600
+                default: "100MiB"
       max_task_failures:
         description:
           - Failures tolerated per instance of a cron job.
@@ -316,7 +367,10 @@ options:
           disk:
             description:
               - "Disk space in the sandbox: bytes, or text such as C(1GiB)."
-              - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+              - >-
+                A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                V(512MiB)), as in Ansible's human_to_bytes.
             type: str
             required: true
           gpu:
@@ -326,8 +380,12 @@ options:
             default: 0
           ram:
             description:
-              - "Memory: bytes, or text such as C(512MiB) or C(2GiB) (C(MB) and C(M) also mean MiB)."
-              - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+              - >-
+                Memory: bytes, or text such as C(512MiB) or C(2GiB) (C(MB) and C(M) also mean MiB).
+              - >-
+                A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                V(512MiB)), as in Ansible's human_to_bytes.
             type: str
             required: true
       sla_policy:
@@ -338,16 +396,24 @@ options:
           coordinator_url:
             description:
               - URL of a coordinator service the scheduler asks before taking an instance down.
-              - Mutually exclusive with O(overrides.sla_policy.percentage) and O(overrides.sla_policy.count).
+              - >-
+                Mutually exclusive with O(overrides.sla_policy.percentage) and
+                O(overrides.sla_policy.count).
               - Mutually exclusive with O(overrides.sla_policy.duration_secs).
-              - At least one of O(overrides.sla_policy.percentage), O(overrides.sla_policy.count) or O(overrides.sla_policy.coordinator_url) is required.
+              - >-
+                At least one of O(overrides.sla_policy.percentage), O(overrides.sla_policy.count) or
+                O(overrides.sla_policy.coordinator_url) is required.
             type: str
           count:
             description:
               - Number of instances that must have been running for C(duration_secs).
-              - Mutually exclusive with O(overrides.sla_policy.percentage) and O(overrides.sla_policy.coordinator_url).
+              - >-
+                Mutually exclusive with O(overrides.sla_policy.percentage) and
+                O(overrides.sla_policy.coordinator_url).
               - Mutually exclusive with O(overrides.sla_policy.status_key).
-              - At least one of O(overrides.sla_policy.percentage), O(overrides.sla_policy.count) or O(overrides.sla_policy.coordinator_url) is required.
+              - >-
+                At least one of O(overrides.sla_policy.percentage), O(overrides.sla_policy.count) or
+                O(overrides.sla_policy.coordinator_url) is required.
             type: int
           duration_secs:
             description:
@@ -357,9 +423,13 @@ options:
           percentage:
             description:
               - Share of the instances (0-100) that must have been running for C(duration_secs).
-              - Mutually exclusive with O(overrides.sla_policy.count) and O(overrides.sla_policy.coordinator_url).
+              - >-
+                Mutually exclusive with O(overrides.sla_policy.count) and
+                O(overrides.sla_policy.coordinator_url).
               - Mutually exclusive with O(overrides.sla_policy.status_key).
-              - At least one of O(overrides.sla_policy.percentage), O(overrides.sla_policy.count) or O(overrides.sla_policy.coordinator_url) is required.
+              - >-
+                At least one of O(overrides.sla_policy.percentage), O(overrides.sla_policy.count) or
+                O(overrides.sla_policy.coordinator_url) is required.
             type: float
           status_key:
             description:
@@ -393,7 +463,9 @@ options:
             default: 0
           pulse_interval_secs:
             description:
-              - Seconds after which the update pauses unless something pulses it (for coordinated updates; at least 60). Unset means no pulses are needed.
+              - >-
+                Seconds after which the update pauses unless something pulses it (for coordinated
+                updates; at least 60). Unset means no pulses are needed.
             type: int
           rollback_on_failure:
             description:
@@ -402,17 +474,23 @@ options:
             default: true
           sla_aware:
             description:
-              - Whether the scheduler checks the job's C(sla_policy) before taking each instance down.
+              - >-
+                Whether the scheduler checks the job's C(sla_policy) before taking each instance
+                down.
             type: bool
             default: false
           strategy:
             description:
-              - An explicit update strategy. Without it, instances are updated C(batch_size) at a time as slots free up, or batch by batch with C(wait_for_batch_completion).
+              - >-
+                An explicit update strategy. Without it, instances are updated C(batch_size) at a
+                time as slots free up, or batch by batch with C(wait_for_batch_completion).
             type: dict
             suboptions:
               autopause_after_batch:
                 description:
-                  - Whether the update pauses after each batch until resumed, for C(batch) and C(variable_batch).
+                  - >-
+                    Whether the update pauses after each batch until resumed, for C(batch) and
+                    C(variable_batch).
                 type: bool
                 default: false
               batch_size:
@@ -426,7 +504,11 @@ options:
                 elements: int
               kind:
                 description:
-                  - "C(queue): keep C(batch_size) instances updating, starting the next as one finishes; C(batch): update C(batch_size) instances, wait for all of them, then the next batch; C(variable_batch): batches of the sizes in C(batch_sizes), the last size repeating."
+                  - >-
+                    C(queue): keep C(batch_size) instances updating, starting the next as one
+                    finishes; C(batch): update C(batch_size) instances, wait for all of them, then
+                    the next batch; C(variable_batch): batches of the sizes in C(batch_sizes), the
+                    last size repeating.
                 type: str
                 choices:
                   - queue
@@ -440,28 +522,40 @@ options:
             default: false
           watch_secs:
             description:
-              - Seconds an updated instance must keep running (and stay healthy) to count as updated.
+              - >-
+                Seconds an updated instance must keep running (and stay healthy) to count as
+                updated.
             type: int
             default: 45
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
   preflight:
     description:
-      - Whether to check the jobs with the scheduler (its validation, tiers and quota). Without it the module only renders the jobs and needs no scheduler.
+      - >-
+        Whether to check the jobs with the scheduler (its validation, tiers and quota). Without it
+        the module only renders the jobs and needs no scheduler.
     type: bool
     default: true
   profile:
     description:
-      - "The platform profile (the C(aurora_platform) variable of the roles): how every job runs. Each top-level key given replaces the default of that key; left out, the collection's default profile applies."
+      - >-
+        The platform profile (the C(aurora_platform) variable of the roles): how every job runs.
+        Each top-level key given replaces the default of that key; left out, the collection's
+        default profile applies.
     type: dict
     suboptions:
       allowed_overrides:
         description:
-          - What a data scientist may override in C(overrides), unless the environment has its own list.
+          - >-
+            What a data scientist may override in C(overrides), unless the environment has its own
+            list.
         type: list
         elements: str
         choices:
@@ -489,7 +583,9 @@ options:
         suboptions:
           initial_workers:
             description:
-              - Workers a framework starts with when its count is left to the fair-share allocator (C(workers=auto)); the allocator changes it afterwards, and re-runs keep its count.
+              - >-
+                Workers a framework starts with when its count is left to the fair-share allocator
+                (C(workers=auto)); the allocator changes it afterwards, and re-runs keep its count.
             type: int
             default: 1
           master_size:
@@ -504,7 +600,10 @@ options:
             default: medium
       constraints:
         description:
-          - "Placement constraints of every job (host attribute to C(value), C(v1,v2), C(!value) or C(limit:N)), for example C({rack: \"limit:2\"}) to spread instances across racks. Environments add their own."
+          - >-
+            Placement constraints of every job (host attribute to C(value), C(v1,v2), C(!value) or
+            C(limit:N)), for example C({rack: "limit:2"}) to spread instances across racks.
+            Environments add their own.
         type: dict
         default: {}
       contact:
@@ -513,17 +612,23 @@ options:
         type: str
       container:
         description:
-          - "Container every job runs in. Default none: a plain Mesos container on the host's filesystem."
+          - >-
+            Container every job runs in. Default none: a plain Mesos container on the host's
+            filesystem.
         type: dict
         suboptions:
           image:
             description:
-              - Image as C(NAME:TAG), where C({team}), C({name}), C({environment}) and C({version}) are replaced, for example C(registry.example.com/{team}/{name}:{version}).
+              - >-
+                Image as C(NAME:TAG), where C({team}), C({name}), C({environment}) and C({version})
+                are replaced, for example C(registry.example.com/{team}/{name}:{version}).
             type: str
             required: true
           kind:
             description:
-              - C(docker) runs the Docker containerizer; C(mesos) runs the image in a Mesos container.
+              - >-
+                C(docker) runs the Docker containerizer; C(mesos) runs the image in a Mesos
+                container.
             type: str
             choices:
               - mesos
@@ -536,12 +641,17 @@ options:
         default: small
       entry_point_command:
         description:
-          - Command run for an entry point (cron jobs and batch workers); C({entry_point}) is replaced by the entry point given.
+          - >-
+            Command run for an entry point (cron jobs and batch workers); C({entry_point}) is
+            replaced by the entry point given.
         type: str
         default: python3 -m {entry_point}
       environments:
         description:
-          - The Aurora environments data scientists may deploy to, each with how its jobs run. Default C(prod) (production tier C(preferred), SLA 95% over 30 minutes for jobs the scheduler SLA-checks, 2 instances), C(staging) and C(devel) (tier C(preemptible)).
+          - >-
+            The Aurora environments data scientists may deploy to, each with how its jobs run.
+            Default C(prod) (production tier C(preferred), SLA 95% over 30 minutes for jobs the
+            scheduler SLA-checks, 2 instances), C(staging) and C(devel) (tier C(preemptible)).
         type: dict
         default:
           devel:
@@ -588,7 +698,9 @@ options:
               watch_secs: 10
       logging:
         description:
-          - Where every process's stdout and stderr go (the Thermos process logger). Default a file per process in the sandbox, rotated at 100MiB with 5 backups.
+          - >-
+            Where every process's stdout and stderr go (the Thermos process logger). Default a file
+            per process in the sandbox, rotated at 100MiB with 5 backups.
         type: dict
         suboptions:
           destination:
@@ -622,9 +734,12 @@ options:
               log_size:
                 description:
                   - "Size at which a log file is rotated: bytes, or text such as C(100MiB)."
-                  - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+                  - >-
+                    A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or
+                    V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is
+                    V(512MiB)), as in Ansible's human_to_bytes.
                 type: str
-                default: 104857600
+                default: "100MiB"
       max_instances:
         description:
           - Most instances (or batch workers) a data scientist may ask for.
@@ -632,12 +747,18 @@ options:
         default: 100
       metadata:
         description:
-          - "Metadata stamped on every job besides C(team), C(project), C(version), C(source_repository) and C(source_commit), which come from the caller. Keep these stable: a value that changes on every run makes every run an update."
+          - >-
+            Metadata stamped on every job besides C(team), C(project), C(version),
+            C(source_repository) and C(source_commit), which come from the caller. Keep these
+            stable: a value that changes on every run makes every run an update.
         type: dict
         default: {}
       min_sla_instances:
         description:
-          - "The scheduler's C(-min_required_instances_for_sla_check): a percentage or count SLA policy is only allowed on jobs with at least this many instances (Aurora's default 20). The environment's C(sla_policy) is applied to jobs of this size and more."
+          - >-
+            The scheduler's C(-min_required_instances_for_sla_check): a percentage or count SLA
+            policy is only allowed on jobs with at least this many instances (Aurora's default 20).
+            The environment's C(sla_policy) is applied to jobs of this size and more.
         type: int
         default: 20
       services:
@@ -647,17 +768,24 @@ options:
         suboptions:
           announce:
             description:
-              - Whether services are announced in ZooKeeper (a ServerSet per job, with C(port) as the primary endpoint), which is also how a batch framework's workers find their master.
+              - >-
+                Whether services are announced in ZooKeeper (a ServerSet per job, with C(port) as
+                the primary endpoint), which is also how a batch framework's workers find their
+                master.
             type: bool
             default: true
           entry_point_command:
             description:
-              - "Command run for a service's entry point: C({entry_point}) is replaced by the entry point given, and the command must listen on C(port)."
+              - >-
+                Command run for a service's entry point: C({entry_point}) is replaced by the entry
+                point given, and the command must listen on C(port).
             type: str
             default: python3 -m {entry_point} --port %{thermos.ports[http]}
           health_check:
             description:
-              - How the executor checks a service (on the C(port) above, aliased as C(health)); null for no health check.
+              - >-
+                How the executor checks a service (on the C(port) above, aliased as C(health)); null
+                for no health check.
             type: dict
             suboptions:
               http:
@@ -693,7 +821,9 @@ options:
                 default: 10.0
               max_consecutive_failures:
                 description:
-                  - Failed checks in a row after which the instance is killed; 0 means the first failure.
+                  - >-
+                    Failed checks in a row after which the instance is killed; 0 means the first
+                    failure.
                 type: int
                 default: 0
               min_consecutive_successes:
@@ -724,16 +854,23 @@ options:
             default: http
           serverset_root:
             description:
-              - "Where Aurora's executor announces jobs: its C(--announcer-serverset-path), under which each job is at C(ROOT/ROLE/ENVIRONMENT/NAME)."
+              - >-
+                Where Aurora's executor announces jobs: its C(--announcer-serverset-path), under
+                which each job is at C(ROOT/ROLE/ENVIRONMENT/NAME).
             type: str
             default: "/aurora"
           zookeeper:
             description:
-              - ZooKeeper ensemble the executor announces to (C(host:port,...)), passed to batch workers; unset when workers need not be told.
+              - >-
+                ZooKeeper ensemble the executor announces to (C(host:port,...)), passed to batch
+                workers; unset when workers need not be told.
             type: str
       sizes:
         description:
-          - Named resource classes a data scientist picks with a size. Default C(small) (0.5 CPU, 512MiB RAM, 1GiB disk), C(medium) (1 CPU, 2GiB, 4GiB), C(large) (4 CPU, 8GiB, 16GiB) and C(gpu) (4 CPU, 16GiB, 32GiB, 1 GPU).
+          - >-
+            Named resource classes a data scientist picks with a size. Default C(small) (0.5 CPU,
+            512MiB RAM, 1GiB disk), C(medium) (1 CPU, 2GiB, 4GiB), C(large) (4 CPU, 8GiB, 16GiB) and
+            C(gpu) (4 CPU, 16GiB, 32GiB, 1 GPU).
         type: dict
         default:
           gpu:
@@ -766,7 +903,12 @@ options:
     type: str
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
@@ -799,7 +941,9 @@ options:
     required: true
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   username:
@@ -814,16 +958,25 @@ options:
     default: true
   variable_prefix:
     description:
-      - "Prefix of the variables the request came from, so that messages name them as the data scientist wrote them (the roles pass C(aurora_service_), C(aurora_cron_) or C(aurora_batch_framework_)). Default none: messages name this module's options."
+      - >-
+        Prefix of the variables the request came from, so that messages name them as the data
+        scientist wrote them (the roles pass C(aurora_service_), C(aurora_cron_) or
+        C(aurora_batch_framework_)). Default none: messages name this module's options.
     type: str
     default: ""
   version:
     description:
-      - Version of the software, stamped as metadata and used for the container image's tag. Required with C(state=present).
+      - >-
+        Version of the software, stamped as metadata and used for the container image's tag.
+        Required with C(state=present).
     type: str
   worker_command:
     description:
-      - "Batch framework: shell command of each worker. Workers find their master through the environment variables C(AURORA_MASTER_JOB) (C(ROLE/ENV/NAME)), C(AURORA_MASTER_SERVERSET) (the ZooKeeper path where Aurora's announcer registers the master) and, when the profile names one, C(AURORA_MASTER_ZOOKEEPER)."
+      - >-
+        Batch framework: shell command of each worker. Workers find their master through the
+        environment variables C(AURORA_MASTER_JOB) (C(ROLE/ENV/NAME)), C(AURORA_MASTER_SERVERSET)
+        (the ZooKeeper path where Aurora's announcer registers the master) and, when the profile
+        names one, C(AURORA_MASTER_ZOOKEEPER).
     type: str
   worker_entry_point:
     description:
@@ -835,22 +988,30 @@ options:
     type: str
   workers:
     description:
-      - "Batch framework: the number of workers, or C(auto) to leave it to the fair-share allocator (the framework starts with the profile's C(batch.initial_workers), and re-runs keep the count the allocator set)."
+      - >-
+        Batch framework: the number of workers, or C(auto) to leave it to the fair-share allocator
+        (the framework starts with the profile's C(batch.initial_workers), and re-runs keep the
+        count the allocator set).
     type: raw
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
   - "Read-only: it never changes the scheduler, and runs the same in check mode."
-  - Stamped metadata is what the caller gives (team, project, version, source repository and commit) and never a time, so that a re-run with the same version changes nothing.
+  - >-
+    Stamped metadata is what the caller gives (team, project, version, source repository and commit)
+    and never a time, so that a re-run with the same version changes nothing.
 """
 
 EXAMPLES = r"""
@@ -900,12 +1061,14 @@ jobs:
       module: aurora.scheduler.job
       args: {role: ml, environment: prod, name: scorer, instances: 2, tier: preferred, state: present, keep_instance_count: true}
 preflight:
-  description: What the pre-flight checked - each job's tier and whether it is production, and the team's production quota (what the jobs need beyond what they use now, and what is left).
+  description: What the pre-flight checked - each job's tier and whether it is production, and the
+      team's production quota (what the jobs need beyond what they use now, and what is left).
   returned: when the scheduler was asked
   type: dict
   sample:
     tiers: {ml/prod/scorer: {tier: preferred, production: true}}
-    quota: {team: ml, needed: {cpu: 1.0, ram_mb: 4096, disk_mb: 8192}, left: {cpu: 10.0, ram_mb: 20480, disk_mb: 40960}, quota: {cpu: 16.0, ram_mb: 32768, disk_mb: 65536}}
+    quota: {team: ml, needed: {cpu: 1.0, ram_mb: 4096, disk_mb: 8192}, left: {cpu: 10.0, ram_mb:
+        20480, disk_mb: 40960}, quota: {cpu: 16.0, ram_mb: 32768, disk_mb: 65536}}
 problems:
   description: On failure, every problem found, each with the C(variable) to change and a C(message).
   returned: failure

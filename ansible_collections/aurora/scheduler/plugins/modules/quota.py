@@ -15,18 +15,28 @@ module: quota
 short_description: Set or read an Aurora role's production quota
 version_added: "0.1.0"
 description:
-  - With C(state=present), sets the CPU, RAM and disk that a role's production jobs may use in all (the scheduler's admin call C(setQuota)), when the quota differs; unchanged otherwise.
-  - With C(state=info), or in every result, returns the quota, what the role's production and non-production jobs use, and what is left for production.
+  - >-
+    With C(state=present), sets the CPU, RAM and disk that a role's production jobs may use in all
+    (the scheduler's admin call C(setQuota)), when the quota differs; unchanged otherwise.
+  - >-
+    With C(state=info), or in every result, returns the quota, what the role's production and
+    non-production jobs use, and what is left for production.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   cpu:
@@ -36,18 +46,27 @@ options:
   disk:
     description:
       - Disk the role's production jobs may use in all, in whole MiB.
-      - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+      - >-
+        A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K,
+        M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in
+        Ansible's human_to_bytes.
     type: str
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
   ram:
     description:
       - RAM the role's production jobs may use in all, in whole MiB.
-      - "A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K, M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in Ansible's human_to_bytes."
+      - >-
+        A size: a number of bytes, or a string with a unit such as V(512MiB), V(2GiB) or V(1.5G). K,
+        M, G and T, with or without B or iB, are powers of 1024 (V(512MB) is V(512MiB)), as in
+        Ansible's human_to_bytes.
     type: str
   role:
     description:
@@ -56,14 +75,21 @@ options:
     required: true
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
   state:
     description:
       - Whether to set the role's quota or only read it.
-      - "V(present): The role's quota is set to C(cpu), C(ram) and C(disk) when it differs; an option left out keeps its current value."
+      - >-
+        V(present): The role's quota is set to C(cpu), C(ram) and C(disk) when it differs; an option
+        left out keeps its current value.
       - "V(info): Only read: the quota, the production consumption and what is left."
     type: str
     choices:
@@ -72,7 +98,9 @@ options:
     default: present
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   username:
@@ -88,16 +116,21 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
-  - Only production jobs consume quota. The scheduler refuses a quota below what production jobs already use.
+  - >-
+    Only production jobs consume quota. The scheduler refuses a quota below what production jobs
+    already use.
   - Setting a quota needs the scheduler's admin permission.
 """
 

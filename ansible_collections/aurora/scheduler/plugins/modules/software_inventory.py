@@ -15,19 +15,36 @@ module: software_inventory
 short_description: Inventory of the software versions running on Aurora, checked against a policy
 version_added: "0.1.0"
 description:
-  - "Read-only on the scheduler: every service, batch job and cron job with, per instance, its status, host, version (with where it was read: C(version) metadata, container image tag, or C(unknown)) and configuration fingerprint; per job the number of active instances of each version, mixed versions during a rollout, and the deviations from the security team's policy."
-  - "The policy: allowed versions or semver ranges per project (the C(project) metadata the platform stamps, else the job name), denied versions with their reason, required metadata keys, and whether an unknown version deviates. Each deviation names the job, the instances and the policy entry."
-  - "With O(report_dir), writes the report an auditor receives, as JSON, CSV and a self-contained HTML page, while it reads the jobs, and returns only the counts, the deviations and the files' paths: the way to report on a large cluster."
+  - >-
+    Read-only on the scheduler: every service, batch job and cron job with, per instance, its
+    status, host, version (with where it was read: C(version) metadata, container image tag, or
+    C(unknown)) and configuration fingerprint; per job the number of active instances of each
+    version, mixed versions during a rollout, and the deviations from the security team's policy.
+  - >-
+    The policy: allowed versions or semver ranges per project (the C(project) metadata the platform
+    stamps, else the job name), denied versions with their reason, required metadata keys, and
+    whether an unknown version deviates. Each deviation names the job, the instances and the policy
+    entry.
+  - >-
+    With O(report_dir), writes the report an auditor receives, as JSON, CSV and a self-contained
+    HTML page, while it reads the jobs, and returns only the counts, the deviations and the files'
+    paths: the way to report on a large cluster.
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
   ca_path:
     description:
-      - A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A certificate in it is also accepted as the server's own certificate (a self-signed one, as C(openssl req -x509) makes), when it names the host and is within its dates.
+      - >-
+        A PEM file of CA certificates to trust, in addition to the system's, for C(https) URLs. A
+        certificate in it is also accepted as the server's own certificate (a self-signed one, as
+        C(openssl req -x509) makes), when it names the host and is within its dates.
     type: str
   cluster:
     description:
-      - Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+      - >-
+        Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
+        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   environment:
@@ -36,7 +53,9 @@ options:
     type: str
   fail_on_deviation:
     description:
-      - Whether the task fails when a job deviates from the policy. The compliance playbook leaves it false, writes the report, then fails.
+      - >-
+        Whether the task fails when a job deviates from the policy. The compliance playbook leaves
+        it false, writes the report, then fails.
     type: bool
     default: false
   name:
@@ -45,13 +64,18 @@ options:
     type: str
   password:
     description:
-      - "Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the environment of ansible-playbook itself: a value set with the play's C(environment) keyword is shown by Ansible on its command lines at C(-vvv)."
+      - >-
+        Password for HTTP basic authentication. Never printed. Export C(AURORA_PASSWORD) in the
+        environment of ansible-playbook itself: a value set with the play's C(environment) keyword
+        is shown by Ansible on its command lines at C(-vvv).
       - If not given, the value of the environment variable E(AURORA_PASSWORD) is used.
       - The value is never shown in the module's output, as with C(no_log).
     type: str
   policy:
     description:
-      - The security team's policy, usually read from its file with C(lookup('file', policy_file) | from_yaml). Without it, nothing deviates.
+      - >-
+        The security team's policy, usually read from its file with C(lookup('file', policy_file) |
+        from_yaml). Without it, nothing deviates.
     type: dict
     suboptions:
       denied:
@@ -72,7 +96,9 @@ options:
             required: true
       projects:
         description:
-          - "Per project (the C(project) metadata the platform stamps, else the job name): which versions may run."
+          - >-
+            Per project (the C(project) metadata the platform stamps, else the job name): which
+            versions may run.
         type: dict
       require_known_version:
         description:
@@ -87,7 +113,17 @@ options:
         default: []
   report_dir:
     description:
-      - "A directory on the host the module runs on (the controller, in C(playbooks/compliance_report.yml)) to write the report into, created when missing: C(software-inventory.json) (the jobs, as C(jobs) lists them), C(software-inventory.csv) (a row per instance and per cron template, with its deviations) and C(software-inventory.html) (a self-contained page: sortable tables of the deviations, the jobs and the instances, a bar of the versions of each job). Each file is written beside its final name and renamed over it when whole, never left half-written. With it the result leaves out C(jobs), which can be large, and gives C(files), and the task reports C(changed) (the page says when it was read); in check mode nothing is written. A relative path is relative to the module's working directory."
+      - >-
+        A directory on the host the module runs on (the controller, in
+        C(playbooks/compliance_report.yml)) to write the report into, created when missing:
+        C(software-inventory.json) (the jobs, as C(jobs) lists them), C(software-inventory.csv) (a
+        row per instance and per cron template, with its deviations) and C(software-inventory.html)
+        (a self-contained page: sortable tables of the deviations, the jobs and the instances, a bar
+        of the versions of each job). Each file is written beside its final name and renamed over it
+        when whole, never left half-written. With it the result leaves out C(jobs), which can be
+        large, and gives C(files), and the task reports C(changed) (the page says when it was read);
+        in check mode nothing is written. A relative path is relative to the module's working
+        directory.
     type: str
   roles:
     description:
@@ -97,13 +133,20 @@ options:
     default: []
   scheduler_url:
     description:
-      - "Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either this or O(cluster) is needed. The environment variable is used only when neither is given in the task. Credentials do not belong in the URL (it is shown in results and errors): a URL with C(user:password@) is refused; use O(username) and O(password)."
+      - >-
+        Base URL of the Aurora scheduler, for example C(http://aurora.example.com:8081); calls go to
+        its C(/api) endpoint and follow leader redirects (never from C(https) to C(http)). Either
+        this or O(cluster) is needed. The environment variable is used only when neither is given in
+        the task. Credentials do not belong in the URL (it is shown in results and errors): a URL
+        with C(user:password@) is refused; use O(username) and O(password).
       - If not given, the value of the environment variable E(AURORA_SCHEDULER_URL) is used.
       - Mutually exclusive with O(cluster).
     type: str
   timeout:
     description:
-      - "Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is sent again only when the scheduler certainly did not take it: HTTP 503 or no connection)."
+      - >-
+        Seconds to wait for each call to the scheduler (reads are retried with backoff; a write is
+        sent again only when the scheduler certainly did not take it: HTTP 503 or no connection).
     type: int
     default: 30
   username:
@@ -119,17 +162,22 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    description: >-
+      Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    description: >-
+      Will return details on what has changed (or possibly needs changing in check_mode), when in
+      diff mode.
   platform:
     support: full
     platforms: posix
     description: Target OS/families that can be operated against.
 notes:
   - The same few calls as M(aurora.scheduler.job_info), which reads the jobs.
-  - C(playbooks/compliance_report.yml) runs it with O(report_dir) on the controller, and fails when the policy is violated.
+  - >-
+    C(playbooks/compliance_report.yml) runs it with O(report_dir) on the controller, and fails when
+    the policy is violated.
 """
 
 EXAMPLES = r"""
@@ -236,7 +284,9 @@ deviations:
   returned: always
   type: list
   elements: dict
-  sample: [{job: ml/prod/scorer, project: scorer, instances: [0, 2], template: false, version: "1.4.1", rule: denied_version, policy_entry: "projects.scorer.denied[0]", detail: "CVE-2026-1234"}]
+  sample: [{job: ml/prod/scorer, project: scorer, instances: [0, 2], template: false, version:
+      "1.4.1", rule: denied_version, policy_entry: "projects.scorer.denied[0]", detail:
+      "CVE-2026-1234"}]
 compliant:
   description: Whether nothing deviates from the policy.
   returned: always
