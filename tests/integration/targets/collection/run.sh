@@ -70,6 +70,25 @@ print("metadata dump: %d modules with docs, 4 roles, the inventory plugin" % len
 PY
 ansible-doc aurora.scheduler.job | grep -q "aurora.scheduler.job" || fail "ansible-doc aurora.scheduler.job shows no page"
 
+echo "--- which executable runs where (plugin_utils/executable.py, the installed copy)"
+PYTHONPATH=$WORK/collections "$PYTHON" - <<'PY'
+from ansible.errors import AnsibleActionFail
+from ansible_collections.aurora.scheduler.plugins.plugin_utils import executable as e
+table = [("Linux", "x86_64", "aurora-ansible-linux-x86_64"), ("Linux", "amd64", "aurora-ansible-linux-x86_64"),
+         ("Linux", "aarch64", "aurora-ansible-linux-aarch64"), ("linux", "arm64", "aurora-ansible-linux-aarch64"),
+         ("Darwin", "arm64", None), ("Linux", "ppc64le", None), ("FreeBSD", "amd64", None)]
+for system, machine, name in table:
+    assert e.executable_name(system, machine) == name, (system, machine, e.executable_name(system, machine))
+try:
+    e.executable_path("Darwin", "arm64", "host mac-1")
+    raise SystemExit("no error for a macOS host")
+except AnsibleActionFail as error:
+    message = str(error)
+    assert "host mac-1, which is Darwin arm64" in message and "Linux on x86_64 and aarch64" in message, message
+    assert "aurora-ansible-linux-aarch64, aurora-ansible-linux-x86_64" in message, message
+print("platform table: %d cases; an unsupported host is named with what to do" % len(table))
+PY
+
 echo "--- a data scientist's role from the installed copy, twice"
 start_sim --hosts 4 --racks 2 --time-scale 60 --host-maintenance-polling-interval 10s
 export AURORA_SCHEDULER_URL=$AURORA_URL

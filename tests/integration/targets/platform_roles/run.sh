@@ -46,8 +46,8 @@ if echo "$second" | grep -E '^localhost' | grep -vq 'changed=0'; then
 fi
 # ansible-doc renders each role's variables and the mediator's profile.
 for role in service cron batch_framework; do
-  doc=$(ANSIBLE_NOCOLOR=1 ansible-doc -t role "aurora.scheduler.$role")
-  grep -q "aurora_${role}_team" <<<"$doc" || { echo "ansible-doc -t role aurora.scheduler.$role lacks its variables" >&2; failed=1; }
+  doc=$(ANSIBLE_NOCOLOR=1 ansible-doc -t role "aurora.scheduler.aurora_$role")
+  grep -q "aurora_${role}_team" <<<"$doc" || { echo "ansible-doc -t role aurora.scheduler.aurora_$role lacks its variables (aurora_${role})" >&2; failed=1; }
 done
 doc=$(ANSIBLE_NOCOLOR=1 ansible-doc aurora.scheduler.platform)
 for expected in "MODULE aurora.scheduler.platform" "allowed_overrides" "min_sla_instances" "RETURN VALUES"; do
