@@ -14,12 +14,14 @@ use crate::api::types::{
     ConfigGroup, GetJobUpdateDiffResult, JobKey, JobUpdateKey, JobUpdateRequest, JobUpdateStatus,
     JobUpdateSummary, Range, Result as Payload, ScheduleStatus, ScheduledTask, TaskConfig,
 };
-use crate::spec::{adopt_running, readable, Job as JobModel, JobOptions};
+use crate::spec::{adopt_running, Job as JobModel, JobOptions};
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::instances::{instance_failed, wait_for_instances, wait_until_killed, Goal};
 use super::support::job_key::checked_job_key;
-use super::support::job_model::{build_job, populated, same_config, state_json, task_config_mut};
+use super::support::job_model::{
+    build_job, populated, same_config, state_json, task_config_mut, with_diff,
+};
 use super::support::races::{maybe_applied, refused, update_in_flight, MAX_ROUNDS};
 use super::support::tasks::{
     config, counts_by_status, describe_ids, instance_id, newest_per_instance, status, task_id,
@@ -192,8 +194,8 @@ impl Report {
             update: None,
             plan: None,
             instances: json!({}),
-            before: Value::Null,
-            after: Value::Null,
+            before: json!({}),
+            after: json!({}),
             waited_secs: 0.0,
         }
     }
@@ -227,7 +229,7 @@ impl Report {
             json!({"total_secs": secs_since(started), "wait_secs": self.waited_secs}),
         );
         if ctx.diff {
-            outcome = outcome.diff(self.before, self.after);
+            outcome = with_diff(outcome, conn, "job", &self.key, self.before, self.after);
         }
         outcome
     }
@@ -893,7 +895,7 @@ fn current_state(tasks: &[ScheduledTask]) -> Value {
     let Some(first) = live.first().and_then(|t| config(t)) else {
         return json!({});
     };
-    json!({"instances": live.len(), "task_config": readable(first)})
+    state_json(i32::try_from(live.len()).unwrap_or(i32::MAX), first)
 }
 
 fn desired_state(conn: &Connection, job: &JobModel) -> Result<Value, Failure> {

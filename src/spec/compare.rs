@@ -22,7 +22,7 @@ pub fn same_executor_data(a: &str, b: &str) -> bool {
     }
 }
 
-fn same_value(a: &Value, b: &Value) -> bool {
+pub(super) fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
