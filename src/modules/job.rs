@@ -891,7 +891,8 @@ fn same_as_running(desired: &TaskConfig, tasks: &[ScheduledTask]) -> bool {
         .all(|t| config(t).is_some_and(|c| same_config(c, desired)))
 }
 
-/// The job's configuration as it runs, for `--diff`: instance count and each distinct config.
+/// The job's configuration as it runs, for `--diff`: its live instances and the configuration
+/// of the first of them (`state_json`).
 fn current_state(tasks: &[ScheduledTask]) -> Value {
     let newest = newest_per_instance(tasks);
     let live: Vec<&ScheduledTask> = newest

@@ -1,6 +1,7 @@
 //! The job model seen from a module: built from the options with the scheduler's facts (cluster
 //! name, tiers) and the local user, populated by the scheduler as it would store it, and
-//! compared or shown for `--diff` in one readable form. Shared by the job and cron_job modules.
+//! compared; shown for `--diff` as the options that describe it, under headers naming the job.
+//! Shared by the job and cron_job modules.
 
 use serde_json::Value;
 
