@@ -26,7 +26,7 @@ use super::support::connection::{Connection, ConnectionOptions};
 use super::support::instances::wait_until_killed;
 use super::support::job_key::checked_job_key;
 use super::support::job_model::{
-    build_job, populated, same_config, spec_failure, state_json, task_config_mut,
+    build_job, populated, same_config, spec_failure, state_json, task_config_mut, with_diff,
 };
 use super::support::races::{maybe_applied, refused, update_in_flight, MAX_ROUNDS};
 use super::support::tasks::{
@@ -121,6 +121,12 @@ impl Module for CronJob {
             .note(
                 "The schedule is checked as the scheduler checks it before any call; an error \
                  names the field at fault.",
+            )
+            .note(
+                "With C(--diff) the template is shown before and after as options: \
+                 C(cron_schedule), C(cron_collision_policy) and the job options as a playbook \
+                 writes them (sizes such as C(128MiB), processes by name, options at their \
+                 default left out), under headers naming the job, C(CLUSTER/ROLE/ENV/NAME).",
             )
             .examples(EXAMPLES)
             .returns(RETURN)
@@ -230,7 +236,14 @@ impl Report {
             outcome = outcome.field("run", run);
         }
         if ctx.diff {
-            outcome = outcome.diff(self.before, self.after);
+            outcome = with_diff(
+                outcome,
+                conn,
+                "cron job",
+                &self.key,
+                self.before,
+                self.after,
+            );
         }
         outcome
     }
@@ -295,7 +308,8 @@ fn template_of(summary: &JobSummary) -> JobConfiguration {
     summary.job.clone().unwrap_or_default()
 }
 
-/// A template for `--diff`: schedule, policy, instance count and readable task configuration.
+/// A template for `--diff`: the options it is scheduled with (`state_json`), with its schedule
+/// and collision policy.
 fn template_json(template: &JobConfiguration) -> Value {
     let task = template.task_config.clone().unwrap_or_default();
     let mut value = state_json(template.instance_count, &task);

@@ -14,12 +14,14 @@ use crate::api::types::{
     ConfigGroup, GetJobUpdateDiffResult, JobKey, JobUpdateKey, JobUpdateRequest, JobUpdateStatus,
     JobUpdateSummary, Range, Result as Payload, ScheduleStatus, ScheduledTask, TaskConfig,
 };
-use crate::spec::{adopt_running, readable, Job as JobModel, JobOptions};
+use crate::spec::{adopt_running, Job as JobModel, JobOptions};
 
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::instances::{instance_failed, wait_for_instances, wait_until_killed, Goal};
 use super::support::job_key::checked_job_key;
-use super::support::job_model::{build_job, populated, same_config, state_json, task_config_mut};
+use super::support::job_model::{
+    build_job, populated, same_config, state_json, task_config_mut, with_diff,
+};
 use super::support::races::{maybe_applied, refused, update_in_flight, MAX_ROUNDS};
 use super::support::tasks::{
     config, counts_by_status, describe_ids, instance_id, newest_per_instance, status, task_id,
@@ -137,6 +139,13 @@ impl Module for Job {
                  C(getJobUpdateDiff)) and changes nothing.",
             )
             .note(
+                "With C(--diff) the job is shown before and after as options, as a playbook \
+                 writes them: C(instances), C(task) with its processes by name and sizes such \
+                 as C(128MiB), C(constraints), C(metadata) and the others, options at their \
+                 default left out; under headers naming the job, C(CLUSTER/ROLE/ENV/NAME). \
+                 Check mode shows the same diff as the run.",
+            )
+            .note(
                 "Runs at the same time on the same job end as if one had come after the other: \
                  the run whose create or update loses the race reads the job again, then joins \
                  the update of the same configuration, waits for another one (C(on_conflict)) \
@@ -192,8 +201,8 @@ impl Report {
             update: None,
             plan: None,
             instances: json!({}),
-            before: Value::Null,
-            after: Value::Null,
+            before: json!({}),
+            after: json!({}),
             waited_secs: 0.0,
         }
     }
@@ -227,7 +236,7 @@ impl Report {
             json!({"total_secs": secs_since(started), "wait_secs": self.waited_secs}),
         );
         if ctx.diff {
-            outcome = outcome.diff(self.before, self.after);
+            outcome = with_diff(outcome, conn, "job", &self.key, self.before, self.after);
         }
         outcome
     }
@@ -882,7 +891,8 @@ fn same_as_running(desired: &TaskConfig, tasks: &[ScheduledTask]) -> bool {
         .all(|t| config(t).is_some_and(|c| same_config(c, desired)))
 }
 
-/// The job's configuration as it runs, for `--diff`: instance count and each distinct config.
+/// The job's configuration as it runs, for `--diff`: its live instances and the configuration
+/// of the first of them (`state_json`).
 fn current_state(tasks: &[ScheduledTask]) -> Value {
     let newest = newest_per_instance(tasks);
     let live: Vec<&ScheduledTask> = newest
@@ -893,7 +903,7 @@ fn current_state(tasks: &[ScheduledTask]) -> Value {
     let Some(first) = live.first().and_then(|t| config(t)) else {
         return json!({});
     };
-    json!({"instances": live.len(), "task_config": readable(first)})
+    state_json(i32::try_from(live.len()).unwrap_or(i32::MAX), first)
 }
 
 fn desired_state(conn: &Connection, job: &JobModel) -> Result<Value, Failure> {

@@ -1,6 +1,6 @@
 //! Comparing what we want with what runs (client-reference §7): executor documents compared
 //! by meaning, adopting the running task's owner and exact bytes when nothing else differs, a
-//! readable form for `--diff`, and a stable fingerprint of a desired configuration.
+//! stable form to compare configurations by, and a fingerprint of a desired configuration.
 
 use serde_json::{Map, Value};
 
@@ -22,7 +22,7 @@ pub fn same_executor_data(a: &str, b: &str) -> bool {
     }
 }
 
-fn same_value(a: &Value, b: &Value) -> bool {
+pub(super) fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
@@ -66,8 +66,9 @@ pub fn adopt_running(desired: &mut TaskConfig, running: &TaskConfig) {
     }
 }
 
-/// A stable, readable form of a TaskConfig for `--diff`: unset fields left out, sets sorted,
-/// and the executor document parsed into nested JSON.
+/// A stable form of a TaskConfig for comparing and fingerprinting: unset fields left out, sets
+/// sorted, and the executor document parsed into nested JSON. (`--diff` shows the options
+/// instead: `as_options`.)
 pub fn readable(config: &TaskConfig) -> Value {
     let mut value = serde_json::to_value(config).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {

@@ -98,7 +98,7 @@ pub(crate) fn document(
     doc
 }
 
-fn task_document(task: &TaskOptions) -> Value {
+pub(super) fn task_document(task: &TaskOptions) -> Value {
     let order: Vec<Value> = task
         .ordering
         .iter()
@@ -125,7 +125,7 @@ fn task_document(task: &TaskOptions) -> Value {
     doc
 }
 
-fn process_document(process: &ProcessOptions) -> Value {
+pub(super) fn process_document(process: &ProcessOptions) -> Value {
     let mut doc = json!({
         "name": process.name,
         "cmdline": process.cmdline,
@@ -141,7 +141,7 @@ fn process_document(process: &ProcessOptions) -> Value {
     doc
 }
 
-fn logger_document(logger: &LoggerOptions) -> Value {
+pub(super) fn logger_document(logger: &LoggerOptions) -> Value {
     let mut doc = json!({
         "destination": logger.destination.as_str(),
         "mode": logger.mode.as_str(),

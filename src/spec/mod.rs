@@ -3,6 +3,7 @@
 //! Thermos executor JSON, and the rolling-update settings (client-reference §1, §4.1-4.2, §7).
 //! Data flows modules → spec → api; nothing here talks to the scheduler.
 
+mod as_options;
 mod build;
 mod compare;
 mod constraints;
@@ -28,6 +29,7 @@ pub mod utc;
 #[cfg(test)]
 mod tests;
 
+pub use as_options::{as_options, cluster_of};
 pub use compare::{adopt_running, readable, same_executor_data};
 pub use error::SpecError;
 pub use limits::MaxTasksPerJob;

@@ -38,14 +38,30 @@ impl Size {
     }
 }
 
+impl Size {
+    /// The largest binary unit that divides the size exactly, with the count of it.
+    fn exact_unit(self) -> Option<(u64, &'static str)> {
+        [("TiB", 4u32), ("GiB", 3), ("MiB", 2), ("KiB", 1)]
+            .into_iter()
+            .find(|(_, p)| self.0 != 0 && self.0.is_multiple_of(1024u64.pow(*p)))
+            .map(|(unit, p)| (self.0 / 1024u64.pow(p), unit))
+    }
+
+    /// The size as a user writes it in an option: `128MiB`, `2GiB`, `1536MiB`, or bytes
+    /// (`1000`) when no binary unit divides it exactly. It parses back to the same size.
+    pub fn as_written(self) -> String {
+        match self.exact_unit() {
+            Some((count, unit)) => format!("{count}{unit}"),
+            None => self.0.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Size {
     /// Bytes, followed by the exact binary unit when there is one (`134217728 (128MiB)`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let exact = [("TiB", 4u32), ("GiB", 3), ("MiB", 2), ("KiB", 1)]
-            .into_iter()
-            .find(|(_, p)| self.0 != 0 && self.0.is_multiple_of(1024u64.pow(*p)));
-        match exact {
-            Some((unit, p)) => write!(f, "{} ({}{unit})", self.0, self.0 / 1024u64.pow(p)),
+        match self.exact_unit() {
+            Some((count, unit)) => write!(f, "{} ({count}{unit})", self.0),
             None => write!(f, "{}", self.0),
         }
     }
@@ -168,5 +184,21 @@ mod tests {
     fn display_shows_bytes_and_the_exact_unit() {
         assert_eq!(Size::mib(128).to_string(), "134217728 (128MiB)");
         assert_eq!(Size(1000).to_string(), "1000");
+    }
+
+    #[test]
+    fn sizes_are_written_in_the_largest_exact_binary_unit() {
+        for (size, written) in [
+            (Size::mib(128), "128MiB"),
+            (Size::mib(2048), "2GiB"),
+            (Size::mib(1536), "1536MiB"),
+            (Size(1 << 40), "1TiB"),
+            (Size(4096), "4KiB"),
+            (Size(1000), "1000"),
+            (Size(0), "0"),
+        ] {
+            assert_eq!(size.as_written(), written);
+            assert_eq!(Size::parse(written), Ok(size), "{written} parses back");
+        }
     }
 }
