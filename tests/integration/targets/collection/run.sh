@@ -16,6 +16,12 @@ WORK=$(mktemp -d)
 LIB_FILES+=("$WORK")
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
+echo "--- ansible-doc lists every module from the repository itself"
+expected_modules=$(cd "$COLLECTION/plugins/modules" && ls *.py | sed 's/\.py$//' | sort)
+[ "$(echo "$expected_modules" | wc -l)" -ge 11 ] || fail "fewer module docs than expected in the repository"
+listed=$(ansible-doc -l aurora.scheduler 2>"$WORK/repo-doc.err" | awk '{print $1}' | sed 's/^aurora\.scheduler\.//' | sort)
+[ "$listed" = "$expected_modules" ] || fail "ansible-doc -l in the repository lists:\n$listed\n$(cat "$WORK/repo-doc.err")"
+
 echo "--- the build refuses a collection without an executable for every platform"
 if scripts/build_collection.sh "$(command -v ansible-galaxy)" "$COLLECTION" "$WORK/refused" x86_64 riscv64 2>"$WORK/refused.err"; then
   fail "build_collection.sh built a collection without a riscv64 executable"
@@ -47,8 +53,6 @@ mkdir "$WORK/cwd"
 cd "$WORK/cwd"
 
 echo "--- ansible-doc finds every module, role and plugin of the installed copy"
-expected_modules=$(cd "$COLLECTION/plugins/modules" && ls *.py | sed 's/\.py$//' | sort)
-[ "$(echo "$expected_modules" | wc -l)" -ge 11 ] || fail "fewer module docs than expected in the repository"
 listed=$(ansible-doc -l aurora.scheduler 2>"$WORK/doc.err" | awk '{print $1}' | sed 's/^aurora\.scheduler\.//' | sort)
 [ "$listed" = "$expected_modules" ] || fail "ansible-doc -l lists:\n$listed\nexpected:\n$expected_modules\n$(cat "$WORK/doc.err")"
 ! grep -q "WARNING" "$WORK/doc.err" || fail "ansible-doc -l warned: $(cat "$WORK/doc.err")"

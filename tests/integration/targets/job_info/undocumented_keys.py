@@ -1,5 +1,5 @@
 """Prints the keys of a registered module result that the module's RETURN docs (as ansible-doc
-reads them from the sidecar) do not document, one path a line, and exits 1 when there are any.
+reads them) do not document, one path a line, and exits 1 when there are any.
 Dicts and lists of dicts are followed where the docs say what they contain.
 
 Usage: undocumented_keys.py MODULE RESULT.json

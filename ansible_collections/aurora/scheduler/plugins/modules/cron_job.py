@@ -799,6 +799,11 @@ notes:
   - >-
     The schedule is checked as the scheduler checks it before any call; an error names the field at
     fault.
+  - >-
+    With C(--diff) the template is shown before and after as options: C(cron_schedule),
+    C(cron_collision_policy) and the job options as a playbook writes them (sizes such as C(128MiB),
+    processes by name, options at their default left out), under headers naming the job,
+    C(CLUSTER/ROLE/ENV/NAME).
 """
 
 EXAMPLES = r"""

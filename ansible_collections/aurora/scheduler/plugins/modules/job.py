@@ -823,6 +823,11 @@ notes:
     Check mode asks the scheduler for the plan (C(populateJobConfig), C(getJobUpdateDiff)) and
     changes nothing.
   - >-
+    With C(--diff) the job is shown before and after as options, as a playbook writes them:
+    C(instances), C(task) with its processes by name and sizes such as C(128MiB), C(constraints),
+    C(metadata) and the others, options at their default left out; under headers naming the job,
+    C(CLUSTER/ROLE/ENV/NAME). Check mode shows the same diff as the run.
+  - >-
     Runs at the same time on the same job end as if one had come after the other: the run whose
     create or update loses the race reads the job again, then joins the update of the same
     configuration, waits for another one (C(on_conflict)) or reports C(changed=false). A run that

@@ -189,40 +189,162 @@ jobs:
       type: int
       sample: 3
     template:
-      description: >-
-        For a cron job, its template (what the next run starts): C(instance_count) configured,
-        C(version) and C(version_source), C(fingerprint), container C(image) and C(metadata).
-        Null for other jobs.
+      description: For a cron job, its template (what the next run starts); null for other jobs.
       type: dict
       sample: {instance_count: 1, version: "2.0.1", version_source: metadata, fingerprint:
           3f2a9c0d11b7e845, image: null, metadata: {version: "2.0.1"}}
+      contains:
+        instance_count:
+          description: The number of instances each run starts.
+          type: int
+          sample: 1
+        version:
+          description: The version the template runs (see C(versions)).
+          type: str
+          sample: "2.0.1"
+        version_source:
+          description: Where the version was read from, C(metadata), C(image) or C(unknown).
+          type: str
+          sample: metadata
+        fingerprint:
+          description: A short hash of the template's configuration.
+          type: str
+          sample: 3f2a9c0d11b7e845
+        image:
+          description: The container image, C(name:tag), else null.
+          type: str
+          sample: ml/trainer:2.0.1
+        metadata:
+          description: The template's metadata, key to value.
+          type: dict
+          sample: {version: "2.0.1"}
     instances:
       description: Active tasks by status.
       type: dict
       sample: {RUNNING: 5, PENDING: 1}
     tasks:
       description: >-
-        Each active task, by instance: its C(instance) id, C(status), C(task_id), the C(host) it
-        runs on (null while PENDING), its assigned C(ports) (port name to number), the
-        C(version) it runs with C(version_source) (C(metadata), C(image) or C(unknown), see
-        C(versions)) and the C(fingerprint) of its configuration. How a batch framework's
-        workers, or anything else, reach an instance.
+        Each active task, by instance. How a batch framework's workers, or anything else,
+        reach an instance.
       type: list
       elements: dict
       sample: [{instance: 0, status: RUNNING, task_id: "ml-prod-scorer-0-...", host: agent-3, ports:
           {http: 31002}, version: "1.4.2", version_source: metadata, fingerprint: 5d1c0e7a9b3f2264}]
+      contains:
+        instance:
+          description: The instance id.
+          type: int
+          sample: 0
+        status:
+          description: The task's status, such as C(RUNNING) or C(PENDING).
+          type: str
+          sample: RUNNING
+        task_id:
+          description: The scheduler's id of the task.
+          type: str
+          sample: ml-prod-scorer-0-5a3e1c2b
+        host:
+          description: The host the task runs on; null while PENDING.
+          type: str
+          sample: agent-3
+        ports:
+          description: The task's assigned ports, port name to number.
+          type: dict
+          sample: {http: 31002}
+        version:
+          description: The version the task runs (see C(versions)).
+          type: str
+          sample: "1.4.2"
+        version_source:
+          description: Where the version was read from, C(metadata), C(image) or C(unknown).
+          type: str
+          sample: metadata
+        fingerprint:
+          description: A short hash of the task's configuration.
+          type: str
+          sample: 5d1c0e7a9b3f2264
     stats:
-      description: The scheduler's counts of C(active), C(pending), C(finished) and C(failed) tasks.
+      description: The scheduler's counts of the job's tasks.
       type: dict
       sample: {active: 5, pending: 1, finished: 0, failed: 2}
+      contains:
+        active:
+          description: Active tasks.
+          type: int
+          sample: 5
+        pending:
+          description: PENDING tasks.
+          type: int
+          sample: 1
+        finished:
+          description: Tasks that FINISHED.
+          type: int
+          sample: 0
+        failed:
+          description: Tasks that FAILED.
+          type: int
+          sample: 2
     configs:
-      description: >-
-        The running configurations, each with the instances running it (C(instances) as
-        ranges such as C(0-3,7), C(instance_ids) as a list), C(service), C(tier),
-        C(production), C(resources), C(ports), container C(image), C(metadata), and its
-        C(version), C(version_source) and C(fingerprint).
+      description: The running configurations, in order of their lowest instance.
       type: list
       elements: dict
+      sample: [{instances: "0-2", instance_ids: [0, 1, 2], service: true, tier: preferred,
+          production: true, resources: {cpu: 1.0, ram_mb: 512, disk_mb: 1024}, ports: [http], image:
+          null, metadata: {version: "1.4.2"}, version: "1.4.2", version_source: metadata,
+          fingerprint: 5d1c0e7a9b3f2264}]
+      contains:
+        instances:
+          description: The instances running it, as ranges such as C(0-3,7).
+          type: str
+          sample: 0-3,7
+        instance_ids:
+          description: The instances running it, as a list.
+          type: list
+          elements: int
+          sample: [0, 1, 2, 3, 7]
+        service:
+          description: Whether it is a service.
+          type: bool
+          sample: true
+        tier:
+          description: Its tier.
+          type: str
+          sample: preferred
+        production:
+          description: Whether it is a production configuration (from its tier).
+          type: bool
+          sample: true
+        resources:
+          description: >-
+            Per instance: C(cpu) cores, C(ram_mb) and C(disk_mb) in MiB, C(gpu) when it has
+            any.
+          type: dict
+          sample: {cpu: 1.0, ram_mb: 512, disk_mb: 1024}
+        ports:
+          description: The names of the ports it asks for.
+          type: list
+          elements: str
+          sample: [http, health]
+        image:
+          description: The container image, C(name:tag), else null.
+          type: str
+          sample: ml/scorer:1.4.2
+        metadata:
+          description: Its metadata, key to value.
+          type: dict
+          sample: {version: "1.4.2"}
+        version:
+          description: The version it runs (see C(versions)).
+          type: str
+          sample: "1.4.2"
+        version_source:
+          description: Where the version was read from, C(metadata), C(image) or C(unknown).
+          type: str
+          sample: metadata
+        fingerprint:
+          description: A short hash of the configuration.
+          type: str
+          sample: 5d1c0e7a9b3f2264
     versions:
       description: >-
         The versions the job's active instances run, and for a cron job its template's: the
@@ -242,21 +364,79 @@ jobs:
     cron_schedule:
       description: The cron schedule of a cron job, else null.
       type: str
+      sample: 0 3 * * *
     next_cron_run_ms:
       description: When a cron job runs next (milliseconds since the epoch), else null.
       type: int
+      sample: 1796450400000
     active_update:
-      description: The update in flight (C(id), C(status), C(user), C(created_ms), C(last_modified_ms)), else null.
+      description: The update in flight, else null.
       type: dict
+      sample: {id: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11, status: ROLLING_FORWARD, user: deployer,
+          created_ms: 1796451839531, last_modified_ms: 1796451841200}
+      contains:
+        id:
+          description: The update's id.
+          type: str
+          sample: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11
+        status:
+          description: The update's status, such as C(ROLLING_FORWARD).
+          type: str
+          sample: ROLLING_FORWARD
+        user:
+          description: Who started it.
+          type: str
+          sample: deployer
+        created_ms:
+          description: When it started (milliseconds since the epoch).
+          type: int
+          sample: 1796451839531
+        last_modified_ms:
+          description: When its status last changed (milliseconds since the epoch).
+          type: int
+          sample: 1796451841200
     recent_updates:
-      description: Up to five most recent updates, newest first, as C(active_update).
+      description: >-
+        Up to five most recent updates, newest first, each with the keys of C(active_update)
+        (C(id), C(status), C(user), C(created_ms), C(last_modified_ms)).
       type: list
       elements: dict
+      sample: [{id: 5f1c7a9e-3d0a-4c1e-9a51-0e5d2f1b7c11, status: ROLLED_FORWARD, user: deployer,
+          created_ms: 1796451839531, last_modified_ms: 1796451901200}]
+      contains:
+        id:
+          description: The update's id.
+          type: str
+        status:
+          description: The update's status, such as C(ROLLED_FORWARD).
+          type: str
+        user:
+          description: Who started it.
+          type: str
+        created_ms:
+          description: When it started (milliseconds since the epoch).
+          type: int
+        last_modified_ms:
+          description: When its status last changed (milliseconds since the epoch).
+          type: int
     pending:
       description: PENDING tasks with the scheduler's reason for not placing them.
       type: list
       elements: dict
       sample: [{instance: 4, task_id: ml-prod-scorer-4-..., reason: "Insufficient: CPU"}]
+      contains:
+        instance:
+          description: The instance id.
+          type: int
+          sample: 4
+        task_id:
+          description: The scheduler's id of the task.
+          type: str
+          sample: ml-prod-scorer-4-5a3e1c2b
+        reason:
+          description: Why the scheduler has not placed it (empty when it gave none).
+          type: str
+          sample: "Insufficient: CPU"
   sample: []
 versions:
   description: Each version (see C(jobs[].versions)) with the jobs that run it.
@@ -267,4 +447,10 @@ scheduler_url:
   description: The scheduler the module talked to.
   returned: always
   type: str
+  sample: http://aurora.example.com:8081
+msg:
+  description: How many jobs were listed, and of which roles (or of the whole cluster).
+  returned: always
+  type: str
+  sample: 3 jobs of ml
 """
