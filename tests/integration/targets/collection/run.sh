@@ -101,8 +101,18 @@ for round in first second; do
 done
 grep -q "localhost *: ok=[0-9]* *changed=[1-9]" "$WORK/service-first.log" || fail "the first run changed nothing"
 grep -q "localhost *: ok=[0-9]* *changed=0 " "$WORK/service-second.log" || fail "the second run changed something"
+echo "--- on the controller the executable runs in place: no copy, no temporary directory on the target"
+timeout 300 ansible-playbook -vvv -i localhost, -c local "$TARGET/service.yml" >"$WORK/in-place.log" 2>&1 ||
+  { tail -40 "$WORK/in-place.log"; fail "the -vvv run failed"; }
+grep -q "Running $INSTALLED/executables/aurora-ansible-linux-.* in place for aurora.scheduler.platform" "$WORK/in-place.log" ||
+  fail "the executable did not run in place: $(grep -E 'PUT|EXEC|Running' "$WORK/in-place.log" | head)"
+! grep -q "PUT .*aurora-ansible-linux" "$WORK/in-place.log" || fail "the executable was copied on the controller"
 "$AURORA_BIN/aurora-ansible" --scheduler-url "$AURORA_URL" --output json tasks ml/devel/scorer |
   "$PYTHON" -c 'import json,sys; t=[x for x in json.load(sys.stdin) if x["status"] in ("RUNNING","STARTING","ASSIGNED","PENDING")]; assert len(t)==2, t; print("scorer: 2 active instances")'
+
+echo "--- a task's environment reaches the executable run in place"
+env -u AURORA_SCHEDULER_URL timeout 300 ansible-playbook -i localhost, -c local "$TARGET/environment.yml" \
+  -e "scheduler_url_from_environment=$AURORA_URL" || fail "the task's environment did not reach the executable"
 
 echo "--- the same task under become: copied to a temporary directory and run there"
 timeout 300 ansible-playbook -vvv -i localhost, -c local "$TARGET/become.yml" >"$WORK/become.log" 2>&1 ||

@@ -125,8 +125,9 @@ class ExecutableAction(ActionBase):
 
     def _runs_on_controller(self):
         """A local connection without become and without async: the executable can run in place."""
+        # ansible.builtin.local's class says transport 'local'; no other connection does.
         return (
-            getattr(self._connection, "_remote_is_local", False)
+            getattr(self._connection, "transport", None) == "local"
             and not self._play_context.become
             and not self._task.async_val
         )
