@@ -116,7 +116,7 @@ class ExecutableAction(ActionBase):
             return result
 
         system, machine = self._target_platform(task_vars)
-        self._executable = executable_path(system, machine, "host %s" % task_vars.get("inventory_hostname", "?"))
+        self._executable = executable_path(system, machine, "host %s" % self._host_name(task_vars))
         wrap_async = self._task.async_val and not self._connection.has_native_async
         result.update(self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:
@@ -132,6 +132,10 @@ class ExecutableAction(ActionBase):
             and not self._task.async_val
         )
 
+    def _host_name(self, task_vars):
+        """The host the task runs on: the delegated one, if any."""
+        return self._task.delegate_to or task_vars.get("inventory_hostname", "?")
+
     def _target_platform(self, task_vars):
         """``(system, machine)`` of the host the task runs on: from its facts when gathered, else uname."""
         facts = task_vars.get("ansible_facts", {})
@@ -145,7 +149,7 @@ class ExecutableAction(ActionBase):
             raise AnsibleActionFail(
                 "aurora.scheduler could not tell the platform of host %s (uname -s -m: rc %s, %r); "
                 "gather facts first (ansible.builtin.setup with gather_subset: [min])"
-                % (task_vars.get("inventory_hostname", "?"), probe.get("rc"), (probe.get("stderr") or probe.get("stdout", ""))[:200])
+                % (self._host_name(task_vars), probe.get("rc"), (probe.get("stderr") or probe.get("stdout", ""))[:200])
             )
         return words[0], words[1]
 
