@@ -162,8 +162,7 @@ class ExecutableAction(ActionBase):
 
     def _run_in_place(self, task_vars):
         """Runs the controller's executable directly: one args file, no copy, no remote commands."""
-        uname = platform.uname()
-        executable = executable_path(uname.system, uname.machine, "the controller")
+        executable = controller_executable()
         module_args = dict(self._task.args)
         self._update_module_args(self._task.action, module_args, task_vars)
         environment = {}
