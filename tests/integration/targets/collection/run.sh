@@ -115,7 +115,9 @@ env -u AURORA_SCHEDULER_URL timeout 300 ansible-playbook -i localhost, -c local 
   -e "scheduler_url_from_environment=$AURORA_URL" || fail "the task's environment did not reach the executable"
 
 echo "--- the same task under become: copied to a temporary directory and run there"
-timeout 300 ansible-playbook -vvv -i localhost, -c local "$TARGET/become.yml" >"$WORK/become.log" 2>&1 ||
+# The data scientist's playbook itself, with become set from the command line.
+timeout 300 ansible-playbook -vvv -i localhost, -c local "$TARGET/service.yml" -e ansible_become=true \
+  -e ansible_become_method=ansible.builtin.su -e ansible_become_user=root >"$WORK/become.log" 2>&1 ||
   { tail -40 "$WORK/become.log"; fail "the become run failed"; }
 grep -q "PUT .*/executables/aurora-ansible-linux-$(uname -m | sed s/arm64/aarch64/) TO .*AnsiballZ_aurora-ansible-linux-" "$WORK/become.log" ||
   fail "under become the executable was not copied: $(grep -E 'PUT|EXEC' "$WORK/become.log" | head)"
