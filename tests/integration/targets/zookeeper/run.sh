@@ -67,4 +67,21 @@ expect_cli_error zk-empty "path /aurora/empty" "no leader"
 expect_cli_error zk-several "no leader: 2 members are ALIVE"
 expect_cli_error zk-malformed "member /aurora/malformed/member_0000000000 is not Aurora's ServerSet JSON"
 expect_cli_error zk-no-path "path /aurora/nowhere" "the path does not exist"
+
+# The inventory plugin with cluster: the simulator's 4 hosts, found through ZooKeeper.
+echo "--- the inventory plugin with cluster: zk-dev"
+printf 'plugin: aurora.scheduler.aurora\ncluster: zk-dev\n' >"$config_root/zk.aurora.yml"
+if ANSIBLE_INVENTORY_UNPARSED_FAILED=true ansible-inventory -i "$config_root/zk.aurora.yml" --list >"$config_root/inventory.json"; then
+  "$PYTHON" -c 'import json, sys; hosts = json.load(open(sys.argv[1]))["aurora_agents"]["hosts"]; assert len(hosts) == 4, hosts' \
+    "$config_root/inventory.json" || { echo "inventory: not the simulator's 4 hosts" >&2; failed=1; }
+else
+  echo "the inventory plugin failed with cluster: zk-dev" >&2
+  failed=1
+fi
+printf 'plugin: aurora.scheduler.aurora\ncluster: zk-empty\n' >"$config_root/empty.aurora.yml"
+if ANSIBLE_INVENTORY_UNPARSED_FAILED=true ansible-inventory -i "$config_root/empty.aurora.yml" --list >/dev/null 2>"$config_root/err"; then
+  echo "the inventory plugin must fail with an empty serverset" >&2
+  failed=1
+fi
+grep -q "no leader" "$config_root/err" || { cat "$config_root/err" >&2; echo "inventory: unclear error for an empty serverset" >&2; failed=1; }
 exit $failed
