@@ -61,7 +61,7 @@ impl Cluster {
                     source: self.source.clone(),
                     hosts: ensemble.connect_string(),
                     path: path.to_string(),
-                    error,
+                    error: Box::new(error),
                 }
             });
         }
@@ -109,7 +109,8 @@ pub enum ClusterError {
         /// The connect string, ports included.
         hosts: String,
         path: String,
-        error: DiscoveryError,
+        /// Boxed: the error type stays small for the common case (clippy's result_large_err).
+        error: Box<DiscoveryError>,
     },
     /// The entry has `zk` but no `scheduler_zk_path`.
     NoZooKeeperPath { name: String, source: PathBuf },
