@@ -22,7 +22,7 @@ LINT_VENV := .venv-lint
 ANSIBLE_LINT_VERSION := 26.1.0
 ANTSIBULL_CHANGELOG_VERSION := 0.29.0
 
-.PHONY: help build executables toolchain venv browser qemu lint-collection test test-rust test-integration soak fuzz demo bench collection fmt lint clean
+.PHONY: help build executables toolchain venv browser qemu zookeeper lint-collection test test-rust test-integration soak fuzz demo bench collection fmt lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -63,10 +63,13 @@ browser: ## headless Chromium (Debian package) for the compliance report's HTML 
 qemu: ## qemu-user (Debian package) to run the aarch64 executable's test on another machine, installed when missing
 	scripts/install_deb.sh qemu-aarch64 qemu-user "the aarch64 executable's test"
 
+zookeeper: ## ZooKeeper (Debian package) for the zookeeper target's real ensemble, installed when missing
+	scripts/install_deb.sh /usr/share/zookeeper/bin/zkServer.sh zookeeper "the ZooKeeper tests"
+
 test-rust: ## Rust tests; stale insta snapshots fail
 	INSTA_UPDATE=no cargo test --release --locked
 
-test-integration: build executables venv browser qemu ## ansible-playbook tests against aurora-sim (TARGETS="a b" for some)
+test-integration: build executables venv browser qemu zookeeper ## ansible-playbook tests against aurora-sim (TARGETS="a b" for some)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" tests/integration/run.sh
 
 soak: build venv ## the fault-injection target for longer: FAULT_ROUNDS rounds (default 30), FAULT_SEED

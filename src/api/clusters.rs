@@ -1,12 +1,14 @@
 //! Finding a scheduler by cluster name, as the Aurora client does (client-reference §6.1, §6.2):
-//! `clusters.json` files are read and merged, and a cluster's `scheduler_uri` is its base URL.
-//! ZooKeeper discovery is not supported yet; such clusters get an error saying what to set instead.
+//! `clusters.json` files are read and merged, and a cluster's base URL is its `scheduler_uri`, or
+//! the leader found in ZooKeeper when the entry has `zk` (api::zookeeper).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+use crate::api::zookeeper::{self, DiscoveryError, Ensemble};
 
 /// Directory read when `AURORA_CONFIG_ROOT` is unset.
 pub const DEFAULT_CONFIG_ROOT: &str = "/etc/aurora";
@@ -18,7 +20,11 @@ pub struct Cluster {
     pub scheduler_uri: Option<String>,
     /// Comma-separated ZooKeeper hosts; when set it wins over `scheduler_uri`, as in Aurora.
     pub zk: Option<String>,
+    /// The port appended to each `zk` host (default 2181).
+    pub zk_port: Option<u16>,
     pub scheduler_zk_path: Option<String>,
+    /// The base of web URLs in ZooKeeper mode (§6.2 item 5); the API goes to the leader itself.
+    pub proxy_url: Option<String>,
     pub auth_mechanism: Option<String>,
     /// Every other key of the entry.
     pub extra: BTreeMap<String, Value>,
@@ -27,13 +33,36 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// The scheduler's base URL (§6.2 items 1 and 3).
+    /// The scheduler's base URL (§6.2 items 1 to 3): the leader read from ZooKeeper when the
+    /// entry has `zk` (within [`zookeeper::DISCOVERY_TIMEOUT`]), else `scheduler_uri`.
     pub fn scheduler_url(&self) -> Result<String, ClusterError> {
+        self.scheduler_url_within(zookeeper::DISCOVERY_TIMEOUT)
+    }
+
+    /// [`Cluster::scheduler_url`] with ZooKeeper discovery bounded by `timeout`.
+    pub fn scheduler_url_within(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<String, ClusterError> {
         if let Some(zk) = &self.zk {
-            return Err(ClusterError::ZooKeeper {
-                name: self.name.clone(),
-                zk: zk.clone(),
-                source: self.source.clone(),
+            let ensemble = Ensemble::new(zk, self.zk_port.unwrap_or(zookeeper::DEFAULT_ZK_PORT));
+            let path = match self.scheduler_zk_path.as_deref().map(str::trim) {
+                Some(path) if !path.is_empty() => path,
+                _ => {
+                    return Err(ClusterError::NoZooKeeperPath {
+                        name: self.name.clone(),
+                        source: self.source.clone(),
+                    })
+                }
+            };
+            return zookeeper::discover_leader(&ensemble, path, timeout).map_err(|error| {
+                ClusterError::ZooKeeper {
+                    name: self.name.clone(),
+                    source: self.source.clone(),
+                    hosts: ensemble.connect_string(),
+                    path: path.to_string(),
+                    error: Box::new(error),
+                }
             });
         }
         match &self.scheduler_uri {
@@ -73,12 +102,18 @@ pub enum ClusterError {
         searched: Vec<PathBuf>,
         read: Vec<PathBuf>,
     },
-    /// The cluster is found through ZooKeeper, which this project does not do yet.
+    /// The cluster is found through ZooKeeper, and no leader was found there.
     ZooKeeper {
         name: String,
-        zk: String,
         source: PathBuf,
+        /// The connect string, ports included.
+        hosts: String,
+        path: String,
+        /// Boxed: the error type stays small for the common case (clippy's result_large_err).
+        error: Box<DiscoveryError>,
     },
+    /// The entry has `zk` but no `scheduler_zk_path`.
+    NoZooKeeperPath { name: String, source: PathBuf },
     /// The entry has neither `zk` nor `scheduler_uri`.
     NoScheduler { name: String, source: PathBuf },
     /// The entry's `scheduler_uri` carries credentials.
@@ -132,11 +167,22 @@ impl fmt::Display for ClusterError {
                     paths_list(searched)
                 )
             }
-            ClusterError::ZooKeeper { name, zk, source } => write!(
+            ClusterError::ZooKeeper {
+                name,
+                source,
+                hosts,
+                path,
+                error,
+            } => write!(
                 f,
-                "cluster {name:?} (from {}) is found through ZooKeeper ({zk}), and ZooKeeper \
-                 discovery is not supported yet; set scheduler_uri for it in clusters.json, or \
-                 give scheduler_url instead of cluster",
+                "cluster {name:?} (from {}): no scheduler found in ZooKeeper at {hosts}, path \
+                 {path}: {error}",
+                source.display()
+            ),
+            ClusterError::NoZooKeeperPath { name, source } => write!(
+                f,
+                "cluster {name:?} (from {}) has zk but no scheduler_zk_path; set it to the \
+                 path where the schedulers register (their -serverset_path)",
                 source.display()
             ),
             ClusterError::Credentials {
@@ -286,12 +332,26 @@ fn parse(path: &Path, text: &str) -> Result<Vec<Cluster>, ClusterError> {
         let scheduler_uri = string_field("scheduler_uri")?;
         let zk = string_field("zk")?.filter(|z| !z.trim().is_empty());
         let scheduler_zk_path = string_field("scheduler_zk_path")?;
+        let proxy_url = string_field("proxy_url")?;
         let auth_mechanism = string_field("auth_mechanism")?;
+        let zk_port = match fields.remove("zk_port") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|p| (1..=65535).contains(&p)) => {
+                n.as_u64().map(|p| p as u16)
+            }
+            Some(other) => {
+                return Err(parse_error(format!(
+                    "cluster {name:?}: zk_port must be a port number (1 to 65535), found {other}"
+                )))
+            }
+        };
         clusters.push(Cluster {
             name,
             scheduler_uri,
             zk,
+            zk_port,
             scheduler_zk_path,
+            proxy_url,
             auth_mechanism,
             extra: fields.into_iter().collect(),
             source: path.to_path_buf(),
@@ -407,25 +467,70 @@ mod tests {
     }
 
     #[test]
-    fn a_zookeeper_cluster_is_refused_with_a_pointer_to_scheduler_uri() {
+    fn a_zookeeper_cluster_is_read_with_its_port_path_and_proxy_url() {
         let dir = tempfile::tempdir().unwrap();
-        // zk wins over scheduler_uri, as in Aurora, so this entry is refused too.
         let path = write(
             dir.path(),
-            r#"[{"name": "prod", "zk": "zk1,zk2", "scheduler_zk_path": "/aurora/scheduler",
-                 "scheduler_uri": "http://ignored:8081"}]"#,
+            r#"[{"name": "prod", "zk": "zk1,zk2", "zk_port": 2182,
+                 "scheduler_zk_path": "/aurora/scheduler", "proxy_url": "https://aurora.example",
+                 "scheduler_uri": "http://ignored:8081"},
+                {"name": "default-port", "zk": "zk1", "scheduler_zk_path": "/a"}]"#,
         );
         let clusters = Clusters::load(&[path]).unwrap();
-        let e = clusters.scheduler_url("prod").unwrap_err();
-        assert!(matches!(e, ClusterError::ZooKeeper { .. }));
-        let msg = e.to_string();
+        let prod = clusters.find("prod").unwrap();
+        assert_eq!(prod.zk_port, Some(2182));
+        assert_eq!(prod.scheduler_zk_path.as_deref(), Some("/aurora/scheduler"));
+        assert_eq!(prod.proxy_url.as_deref(), Some("https://aurora.example"));
+        assert_eq!(clusters.find("default-port").unwrap().zk_port, None);
+    }
+
+    #[test]
+    fn a_zookeeper_cluster_without_a_path_is_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), r#"[{"name": "prod", "zk": "zk1"}]"#);
+        let clusters = Clusters::load(&[path]).unwrap();
+        let msg = clusters.scheduler_url("prod").unwrap_err().to_string();
         assert!(msg.contains("\"prod\""), "{msg}");
-        assert!(
-            msg.contains("ZooKeeper discovery is not supported yet"),
-            "{msg}"
+        assert!(msg.contains("no scheduler_zk_path"), "{msg}");
+    }
+
+    #[test]
+    fn an_unreachable_ensemble_is_an_error_naming_the_hosts_and_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // zk wins over scheduler_uri, as in Aurora (§6.2 item 1).
+        let path = write(
+            dir.path(),
+            &format!(
+                r#"[{{"name": "prod", "zk": "127.0.0.1", "zk_port": {port},
+                     "scheduler_zk_path": "/aurora/scheduler", "scheduler_uri": "http://ignored"}}]"#
+            ),
         );
-        assert!(msg.contains("scheduler_uri"), "{msg}");
-        assert!(msg.contains("scheduler_url"), "{msg}");
+        let clusters = Clusters::load(&[path]).unwrap();
+        let e = clusters
+            .find("prod")
+            .unwrap()
+            .scheduler_url_within(std::time::Duration::from_millis(1500))
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+        assert!(msg.contains("path /aurora/scheduler"), "{msg}");
+        assert!(msg.contains("no ZooKeeper host answered"), "{msg}");
+    }
+
+    #[test]
+    fn a_zk_port_that_is_not_a_port_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            r#"[{"name": "p", "zk": "h", "zk_port": "2181x"}]"#,
+        );
+        let msg = Clusters::load(&[path]).unwrap_err().to_string();
+        assert!(msg.contains("zk_port must be a port number"), "{msg}");
     }
 
     #[test]

@@ -14,3 +14,4 @@ pub(crate) mod tls;
 pub mod types;
 #[macro_use]
 pub mod wire;
+pub mod zookeeper;

@@ -47,8 +47,9 @@ Exit status:
   4  cluster lookup or configuration error (clusters.json, scheduler URL, ca_path)
   5  docs --check: a module's documentation or action file differs from what the code generates
 
-The scheduler is --scheduler-url (or AURORA_SCHEDULER_URL), or the scheduler_uri of --cluster in
-clusters.json ($AURORA_CONFIG_ROOT/clusters.json, default /etc/aurora, then ~/.aurora/clusters.json).";
+The scheduler is --scheduler-url (or AURORA_SCHEDULER_URL), or that of --cluster in clusters.json
+($AURORA_CONFIG_ROOT/clusters.json, default /etc/aurora, then ~/.aurora/clusters.json): the leader
+found in ZooKeeper for an entry with zk and scheduler_zk_path, else its scheduler_uri.";
 
 #[derive(Debug, Parser)]
 #[command(

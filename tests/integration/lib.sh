@@ -92,3 +92,51 @@ active_task_ids() {
 hosts_in_maintenance() {
   python3 -c 'import json,sys,urllib.request; p=json.load(urllib.request.urlopen(sys.argv[1] + "/maintenance")); print(sorted(p["DRAINED"] + p["SCHEDULED"] + list(p["DRAINING"])))' "$AURORA_URL"
 }
+
+# start_zookeeper: a standalone ZooKeeper (Debian's zookeeper package, `make zookeeper`) on
+# 127.0.0.1 with its data in a temporary directory; sets ZK_PORT. Stopped when the script exits.
+# When it cannot start, says why and fails: the targets that need it never pass without it.
+start_zookeeper() {
+  if [ ! -x /usr/share/zookeeper/bin/zkServer.sh ] || ! command -v java >/dev/null 2>&1; then
+    echo "ZooKeeper is not installed (make zookeeper installs Debian's package): cannot run this target" >&2
+    return 1
+  fi
+  local dir
+  dir=$(mktemp -d)
+  LIB_FILES+=("$dir")
+  ZK_PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  printf 'tickTime=2000\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n' \
+    "$dir/data" "$ZK_PORT" >"$dir/zoo.cfg"
+  java -cp "/etc/zookeeper/conf:/usr/share/java/*" -Dzookeeper.log.dir="$dir" \
+    org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/log" 2>&1 &
+  ZK_PID=$!
+  LIB_PIDS+=("$ZK_PID")
+  # Ready when it answers the four-letter word srvr with its mode (standalone); 30 s at most.
+  for _ in $(seq 150); do
+    if zk_command srvr 2>/dev/null | grep -q Mode; then
+      export ZK_PORT
+      return 0
+    fi
+    kill -0 "$ZK_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "ZooKeeper did not start on 127.0.0.1:$ZK_PORT:" >&2
+  tail -n 20 "$dir/log" >&2
+  return 1
+}
+
+# zk_command WORD: ZooKeeper's answer to a four-letter word (srvr, ...), within 2 s.
+zk_command() {
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; printf %s "$2" >&3; cat <&3' _ "$ZK_PORT" "$1"
+}
+
+# zk_create PATH [DATA]: creates a persistent znode with zkCli.sh; fails, saying so, when it was not.
+zk_create() {
+  local out
+  out=$(timeout 60 /usr/share/zookeeper/bin/zkCli.sh -server "127.0.0.1:$ZK_PORT" create "$1" "${2:-}" 2>&1)
+  if ! grep -q "^Created $1" <<<"$out"; then
+    echo "zkCli.sh could not create $1:" >&2
+    echo "$out" | tail -n 5 >&2
+    return 1
+  fi
+}

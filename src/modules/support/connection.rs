@@ -31,8 +31,9 @@ pub struct ConnectionOptions {
     pub scheduler_url: Option<String>,
 
     /// Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
-    /// C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its
-    /// C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+    /// C(~/.aurora/clusters.json)), looked up the way the Aurora client does: with C(zk) and
+    /// C(scheduler_zk_path), the leading scheduler is read from ZooKeeper (within 10 seconds);
+    /// else its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
     pub cluster: Option<String>,
 
     /// User for HTTP basic authentication, when the scheduler requires it for changes.
@@ -102,9 +103,10 @@ impl ConnectionOptions {
         };
         let clusters =
             Clusters::load_default().map_err(|e| Failure::new(format!("cluster {name:?}: {e}")))?;
+        // Its errors name the cluster already.
         clusters
             .scheduler_url(name)
-            .map_err(|e| Failure::new(format!("cluster {name:?}: {e}")))
+            .map_err(|e| Failure::new(e.to_string()))
     }
 
     pub fn connect(&self) -> Result<Connection, Failure> {

@@ -141,8 +141,9 @@ options:
     description:
       - >-
         Name of a cluster in Aurora's C(clusters.json) (C(/etc/aurora/clusters.json), then
-        C(~/.aurora/clusters.json)), looked up the way the Aurora client does; its C(scheduler_uri)
-        is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
+        C(~/.aurora/clusters.json)), looked up the way the Aurora client does: with C(zk) and
+        C(scheduler_zk_path), the leading scheduler is read from ZooKeeper (within 10 seconds); else
+        its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
   frameworks:
