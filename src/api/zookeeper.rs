@@ -11,7 +11,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How long discovery may take, connecting included: Aurora's client waits up to 10 s for the
 /// member set (client-reference §6.2 item 2).
@@ -20,8 +20,9 @@ pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The port appended to each host when a cluster entry gives none (client-reference §6.1).
 pub const DEFAULT_ZK_PORT: u16 = 2181;
 
-/// The prefix of the scheduler's ServerSet members' znode names.
-const MEMBER_PREFIX: &str = "member_";
+/// The prefix of ServerSet members' znode names: the schedulers' and the tasks' announced by the
+/// executor alike.
+pub const MEMBER_PREFIX: &str = "member_";
 
 /// A ZooKeeper ensemble as a cluster entry describes it: hosts without ports, and one port.
 #[derive(Clone, Debug, PartialEq)]
@@ -118,19 +119,23 @@ impl fmt::Display for DiscoveryError {
 
 impl std::error::Error for DiscoveryError {}
 
-#[derive(Deserialize)]
+/// One ServerSet member's data, Aurora's (and Twitter's ServerSet) JSON: what the schedulers write
+/// for themselves and the executor for each announced task (`shard` = its instance id).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ServiceInstance {
-    service_endpoint: Endpoint,
+pub struct ServiceInstance {
+    pub service_endpoint: Endpoint,
     #[serde(default)]
-    additional_endpoints: std::collections::BTreeMap<String, Endpoint>,
-    status: Option<String>,
+    pub additional_endpoints: std::collections::BTreeMap<String, Endpoint>,
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<i32>,
 }
 
-#[derive(Deserialize)]
-struct Endpoint {
-    host: String,
-    port: u16,
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
 }
 
 impl Endpoint {
