@@ -289,9 +289,7 @@ fn run_in_zookeeper(
                 let _ = stop.send(true);
             }
         });
-        let outcome = election
-            .run(|| recover_scheduler(&config), stopped)
-            .await;
+        let outcome = election.run(|| recover_scheduler(&config), stopped).await;
         let _ = stop.send(true);
         signalled.abort();
         server.await??;

@@ -424,7 +424,10 @@ mod tests {
             (names(&[A, B, C]), Some(B)),
             (names(&[C, A]), Some(C)),
             // The leader's member and leftovers are not candidates.
-            (names(&["member_0000000000", A, "lock", "zk-lock-"]), Some(A)),
+            (
+                names(&["member_0000000000", A, "lock", "zk-lock-"]),
+                Some(A),
+            ),
             (names(&["member_0000000000"]), None),
             // A sequence past i32::MAX is written wider, and is larger.
             (

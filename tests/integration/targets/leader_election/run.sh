@@ -50,6 +50,18 @@ except OSError:
 PY
 }
 
+# bypass_code URL: the responseCode of getQuota sent with Bypass-Leader-Redirect (TJSON, §1.2).
+bypass_code() {
+  "$PYTHON" - "$1" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/api", method="POST",
+    data=b'[1,"getQuota",1,0,{"1":{"str":"election"}}]',
+    headers={"Content-Type": "application/x-thrift", "Bypass-Leader-Redirect": "true"})
+reply = json.load(urllib.request.urlopen(request, timeout=5))
+print(reply[4]["0"]["rec"]["1"]["i32"])
+PY
+}
+
 # wait_for_leader: the index (in SIM_URLS) of the single live simulator whose /leaderhealth is
 # 200 while every other live one answers 503 and the path has one member_; 30 s at most.
 wait_for_leader() {
@@ -102,8 +114,12 @@ PY
     [ "$got" = "307 $url/api" ] || fail "follower $i answered '$got' to POST /api, not 307 to $url/api"
     got=$(probe "${SIM_URLS[$i]}/leaderhealth")
     [ "$got" = "503 " ] || fail "follower $i's /leaderhealth is '$got', not 503"
+    # A follower holds no scheduler state: asked past the filter, its storage is not ready (§1.5).
+    got=$(bypass_code "${SIM_URLS[$i]}")
+    [ "$got" = 6 ] || fail "follower $i answered responseCode $got to a bypassing call, not ERROR_TRANSIENT (6)"
   done
-  echo "leader: simulator $leader ($url) as ${members[0]}; followers: 307 to it"
+  [ "$(bypass_code "$url")" = 1 ] || fail "the leader does not answer OK (1) to a bypassing call"
+  echo "leader: simulator $leader ($url) as ${members[0]}; followers: 307 to it, no state behind the filter"
 }
 
 # playbook_reaches LEADER CPU: the playbook through discovery changes the leader's quota to CPU.
