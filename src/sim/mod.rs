@@ -7,13 +7,15 @@
 //! `validation` (validate-and-populate) and `updater` (rolling job updates, with `update_request`
 //! for what startJobUpdate is asked), `maintenance` (host drains and SLA checks, with
 //! `host_pages` for the `/maintenance` and `/agents` pages), `cron` (cron jobs and their next
-//! runs, §4.5); `config` says what to simulate; `clock` is virtual time.
+//! runs, §4.5); `config` says what to simulate; `clock` is virtual time; `election` takes part in
+//! Aurora's leader election in ZooKeeper (`--zk`).
 
 pub mod auth;
 pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod cron;
+pub mod election;
 pub mod host_pages;
 pub mod maintenance;
 pub mod scheduler;
