@@ -15,7 +15,8 @@ use aurora_ansible::sim::config::{
     parse_duration, ClusterSpec, HostResources, SchedulerFlags, SimConfig,
 };
 use aurora_ansible::sim::scheduler::Scheduler;
-use aurora_ansible::sim::server::{serve, Leadership, ServerOptions};
+use aurora_ansible::sim::server::{serve_recorded, Leadership, ServerOptions};
+use aurora_ansible::sim::state_dir::StateDir;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -102,6 +103,10 @@ struct Args {
     /// -sla_coordinator_timeout, in real time (e.g. 1m, 10s).
     #[arg(long, default_value = "1m", value_parser = parse_duration)]
     sla_coordinator_timeout: Duration,
+    /// Keep the scheduler's state in this directory (a log of accepted writes, replayed on
+    /// start) so that it survives a restart; start with the same cluster options each time.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
 }
 
 impl Args {
@@ -176,7 +181,13 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> anyhow::Result<()> {
     let config = args.config()?;
     let options = args.options()?;
-    let scheduler = Scheduler::new(&config)?;
+    let (scheduler, clock, state_dir) = match &args.state_dir {
+        None => (Scheduler::new(&config)?, Clock::new(args.time_scale), None),
+        Some(dir) => {
+            let (scheduler, clock, state_dir) = recover(dir, &config, args.time_scale)?;
+            (scheduler, clock, Some(state_dir))
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -194,17 +205,46 @@ fn run(args: &Args) -> anyhow::Result<()> {
             config.cluster.hosts.len(),
             args.time_scale
         );
-        serve(
+        serve_recorded(
             listener,
             scheduler,
-            Clock::new(args.time_scale),
+            clock,
             options,
+            state_dir,
             shutdown_signal(),
         )
         .await?;
         eprintln!("aurora-sim: stopped");
         Ok(())
     })
+}
+
+/// The scheduler kept in `dir`, with a clock that resumes no earlier than its last record.
+fn recover(
+    dir: &std::path::Path,
+    config: &SimConfig,
+    time_scale: f64,
+) -> anyhow::Result<(Scheduler, Clock, StateDir)> {
+    let started = std::time::Instant::now();
+    let mut state_dir = StateDir::open(dir)?;
+    if let Some(torn) = state_dir.torn_tail() {
+        eprintln!(
+            "aurora-sim: {} ended with a torn record (a write cut short by a crash, never \
+             acknowledged): cut off its {} bytes at byte offset {}",
+            state_dir.log_path().display(),
+            torn.bytes,
+            torn.offset
+        );
+    }
+    let clock = Clock::resuming(state_dir.last_ms(), time_scale);
+    let records = state_dir.records();
+    let scheduler = state_dir.recover(config, clock.now_ms())?;
+    eprintln!(
+        "aurora-sim: state dir {}: replayed {records} records in {} ms",
+        dir.display(),
+        started.elapsed().as_millis()
+    );
+    Ok((scheduler, clock, state_dir))
 }
 
 async fn shutdown_signal() {

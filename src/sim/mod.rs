@@ -7,7 +7,8 @@
 //! `validation` (validate-and-populate) and `updater` (rolling job updates, with `update_request`
 //! for what startJobUpdate is asked), `maintenance` (host drains and SLA checks, with
 //! `host_pages` for the `/maintenance` and `/agents` pages), `cron` (cron jobs and their next
-//! runs, §4.5); `config` says what to simulate; `clock` is virtual time.
+//! runs, §4.5); `config` says what to simulate; `clock` is virtual time; `ids` the seeded random
+//! choices and `state_dir` the log of accepted calls that a restarted simulator replays.
 
 pub mod auth;
 pub mod clock;
@@ -15,9 +16,11 @@ pub mod cluster;
 pub mod config;
 pub mod cron;
 pub mod host_pages;
+pub mod ids;
 pub mod maintenance;
 pub mod scheduler;
 pub mod server;
+pub mod state_dir;
 pub mod tasks;
 pub mod update_request;
 pub mod updater;

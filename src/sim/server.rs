@@ -34,6 +34,7 @@ use crate::sim::clock::Clock;
 use crate::sim::config::SimConfig;
 use crate::sim::host_pages;
 use crate::sim::scheduler::Scheduler;
+use crate::sim::state_dir::{self, StateDir};
 
 /// Request bodies above this get 413: nothing unbounded is read into memory.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -91,7 +92,70 @@ struct Shared {
     options: ServerOptions,
     /// Permits to decode and run a call (`MAX_CONCURRENT_CALLS`).
     calls: Semaphore,
+    /// `--state-dir`'s log; locked only while the scheduler is.
+    recording: Option<Mutex<Recording>>,
 }
+
+// ---- state dir (issue 17): every accepted write, coordinator answer and, each second, the
+// virtual time are appended and synced under the scheduler's lock, so the log's order is the
+// order they were applied in, and a write is durable before its reply is sent.
+
+/// How often, in real time, the virtual time reached is recorded.
+const TIME_MARK_EVERY: Duration = Duration::from_secs(1);
+
+struct Recording {
+    dir: StateDir,
+    last_mark: std::time::Instant,
+}
+
+/// A write that cannot be made durable ends the process, as Aurora's scheduler ends when its
+/// log cannot be written: the client sees no reply, and the call did not happen.
+fn durable(result: std::io::Result<()>, dir: &StateDir) {
+    if let Err(e) = result {
+        eprintln!(
+            "aurora-sim: cannot write {}: {e}; stopping, as a scheduler whose log fails does",
+            dir.log_path().display()
+        );
+        std::process::exit(1);
+    }
+}
+
+impl Shared {
+    fn recording(&self) -> Option<std::sync::MutexGuard<'_, Recording>> {
+        self.recording
+            .as_ref()
+            .map(|r| r.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Records the coordinator answers `scheduler` applied, then a write call it accepted.
+    fn record(&self, scheduler: &mut Scheduler, call: Option<(i64, &str, Encoding, &[u8])>) {
+        let Some(mut recording) = self.recording() else {
+            return;
+        };
+        let answers = scheduler.take_applied_answers();
+        if !answers.is_empty() {
+            let result = recording.dir.record_answers(answers);
+            durable(result, &recording.dir);
+        }
+        if let Some((at_ms, user, encoding, body)) = call {
+            let result = recording.dir.record_call(at_ms, user, encoding, body);
+            durable(result, &recording.dir);
+        }
+    }
+
+    /// Records the virtual time reached, at most every `TIME_MARK_EVERY`.
+    fn mark_time(&self, now_ms: i64) {
+        let Some(mut recording) = self.recording() else {
+            return;
+        };
+        if recording.last_mark.elapsed() >= TIME_MARK_EVERY {
+            recording.last_mark = std::time::Instant::now();
+            let result = recording.dir.record_time(now_ms);
+            durable(result, &recording.dir);
+        }
+    }
+}
+// ---- end of state dir
 
 impl Shared {
     /// Runs `f` on the scheduler at the current virtual time; the lock is held only for that.
@@ -100,7 +164,9 @@ impl Shared {
             .scheduler
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut scheduler, self.clock.now_ms())
+        let result = f(&mut scheduler, self.clock.now_ms());
+        self.record(&mut scheduler, None);
+        result
     }
 }
 
@@ -113,11 +179,30 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_recorded(listener, scheduler, clock, options, None, shutdown).await
+}
+
+/// `serve`, appending what changes the scheduler to `state_dir` (whose `recover` gave
+/// `scheduler`) before each reply.
+pub async fn serve_recorded(
+    listener: tokio::net::TcpListener,
+    scheduler: Scheduler,
+    clock: Clock,
+    options: ServerOptions,
+    state_dir: Option<StateDir>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let shared = Arc::new(Shared {
         scheduler: Mutex::new(scheduler),
         clock,
         options,
         calls: Semaphore::new(MAX_CONCURRENT_CALLS),
+        recording: state_dir.map(|dir| {
+            Mutex::new(Recording {
+                dir,
+                last_mark: std::time::Instant::now(),
+            })
+        }),
     });
     let ticker = tokio::spawn({
         let shared = shared.clone();
@@ -126,7 +211,10 @@ pub async fn serve(
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 interval.tick().await;
-                shared.with_scheduler(|scheduler, now| scheduler.advance(now));
+                shared.with_scheduler(|scheduler, now| {
+                    scheduler.advance(now);
+                    shared.mark_time(now);
+                });
             }
         }
     });
@@ -415,13 +503,18 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespons
     };
 
     let method = call.name();
+    let logged = state_dir::is_logged(&call);
     // A bug in the scheduler answers ERROR, as the real one does for an uncaught exception (§4.1),
     // instead of dropping the connection.
     let response = shared
         .with_scheduler(|scheduler, now| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 scheduler.handle(call, &user, now)
-            }))
+            }));
+            if logged && response.is_ok() {
+                shared.record(scheduler, Some((now, &user, request_encoding, &body)));
+            }
+            response
         })
         .unwrap_or_else(|_| {
             bare_response(
