@@ -423,7 +423,7 @@ proptest! {
         for at in 0..last {
             let mut damaged = bytes.clone();
             damaged[at] ^= flip;
-            let record = *starts.iter().filter(|s| **s <= at).next_back().unwrap();
+            let record = *starts.iter().rfind(|s| **s <= at).unwrap();
             let (offset, _) = parse_log(&damaged).unwrap_err();
             prop_assert_eq!(offset, record as u64, "byte {} flipped", at);
         }
