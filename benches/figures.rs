@@ -1,6 +1,7 @@
 //! `make bench`: prints the figures design.md sets targets for. Figures, not pass/fail tests.
 //!
-//! Run one group with `cargo bench --bench figures -- codec` (groups: codec, sim, fair_share).
+//! Run one group with `cargo bench --bench figures -- codec` (groups: codec, sim, fair_share,
+//! state_dir).
 //! The simulator figures run `aurora-sim` as its own process on 127.0.0.1, as a user would.
 
 use std::time::{Duration, Instant};
@@ -29,6 +30,83 @@ fn main() {
     if wants("fair_share") {
         fair_share_figures();
     }
+    if wants("state_dir") {
+        state_dir_figures();
+    }
+}
+
+/// aurora-sim --state-dir: how long a start takes to replay a log of 10,000 records (2,500 jobs
+/// created, their quota set, then killed, and time marks), and one synced append.
+fn state_dir_figures() {
+    use aurora_ansible::api::methods::{KillTasks, SetQuota};
+    use aurora_ansible::sim::config::{ClusterSpec, HostResources, SimConfig};
+    use aurora_ansible::sim::state_dir::{frame, Record, StateDir, LOG_FILE};
+
+    println!("## simulator: --state-dir replay and append");
+    const T0: i64 = 1_700_000_000_000;
+    let call = |at_ms: i64, body: Vec<u8>| Record::Call {
+        at_ms,
+        user: "alice".into(),
+        encoding: Encoding::Binary,
+        body,
+    };
+    let mut log = frame(&Record::Start { seed: 1, at_ms: T0 });
+    let mut records = 0;
+    for i in 0..2_500i64 {
+        let at = T0 + i * 30_000;
+        let key = JobKey::new("www-data", "prod", &format!("job-{i}"));
+        let create = CreateJob {
+            description: Some(small_job(&key, 2)),
+        };
+        let quota = SetQuota {
+            owner_role: Some(format!("role-{i}")),
+            quota: Some(ResourceAggregate {
+                resources: Some(vec![
+                    Resource::NumCpus(1.0),
+                    Resource::RamMb(64),
+                    Resource::DiskMb(64),
+                ]),
+            }),
+        };
+        let kill = KillTasks {
+            job: Some(key),
+            instances: None,
+            message: None,
+        };
+        log.extend(frame(&call(
+            at,
+            codec::encode_call(Encoding::Binary, 1, &create).unwrap(),
+        )));
+        log.extend(frame(&call(
+            at + 1_000,
+            codec::encode_call(Encoding::Binary, 1, &quota).unwrap(),
+        )));
+        log.extend(frame(&call(
+            at + 10_000,
+            codec::encode_call(Encoding::Binary, 1, &kill).unwrap(),
+        )));
+        log.extend(frame(&Record::Time { at_ms: at + 20_000 }));
+        records += 4;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join(LOG_FILE), &log).expect("log");
+    let config = SimConfig::new(ClusterSpec::generated(20, 2, &HostResources::default()).unwrap());
+    let started = Instant::now();
+    let mut state = StateDir::open(dir.path()).expect("open");
+    let end = state.last_ms().unwrap_or(T0);
+    let _scheduler = state.recover(&config, end).expect("recover");
+    println!(
+        "replay of {records} records ({} KiB): {:.2} s",
+        log.len() / 1024,
+        started.elapsed().as_secs_f64()
+    );
+    let append = median_time(Duration::from_secs(2), || {
+        state.record_time(end).expect("append");
+    });
+    println!(
+        "one synced append: {:.2} ms (median)",
+        append.as_secs_f64() * 1e3
+    );
 }
 
 /// An `aurora-sim` process on 127.0.0.1, stopped when dropped.

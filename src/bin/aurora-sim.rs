@@ -14,10 +14,12 @@ use aurora_ansible::sim::clock::Clock;
 use aurora_ansible::sim::config::{
     parse_duration, ClusterSpec, HostResources, SchedulerFlags, SimConfig,
 };
-use aurora_ansible::sim::election::{
-    recover_scheduler, Election, ElectionConfig, DEFAULT_SESSION_TIMEOUT,
+use aurora_ansible::sim::election::{Election, ElectionConfig, DEFAULT_SESSION_TIMEOUT};
+use aurora_ansible::sim::scheduler::Scheduler;
+use aurora_ansible::sim::server::{
+    serve_recorded, serve_seat, Leadership, Leading, Seat, ServerOptions,
 };
-use aurora_ansible::sim::server::{serve, serve_seat, Leadership, Seat, ServerOptions};
+use aurora_ansible::sim::state_dir::StateDir;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -114,6 +116,10 @@ struct Args {
     /// -sla_coordinator_timeout, in real time (e.g. 1m, 10s).
     #[arg(long, default_value = "1m", value_parser = parse_duration)]
     sla_coordinator_timeout: Duration,
+    /// Keep the scheduler's state in this directory (a log of accepted writes, replayed on
+    /// start) so that it survives a restart; start with the same cluster options each time.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
 }
 
 impl Args {
@@ -191,7 +197,16 @@ fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(zk) = &args.zk {
         return run_in_zookeeper(args, zk, config, options);
     }
-    let scheduler = recover_scheduler(&config)?;
+    let Leading {
+        scheduler,
+        clock,
+        state_dir,
+    } = recover(
+        args.state_dir.as_deref(),
+        &config,
+        args.time_scale,
+        Duration::ZERO,
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -209,11 +224,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
             config.cluster.hosts.len(),
             args.time_scale
         );
-        serve(
+        serve_recorded(
             listener,
             scheduler,
-            Clock::new(args.time_scale),
+            clock,
             options,
+            state_dir,
             shutdown_signal(),
         )
         .await?;
@@ -258,7 +274,7 @@ fn run_in_zookeeper(
             config.cluster.hosts.len(),
             args.time_scale
         );
-        let seat = Seat::new(Leadership::NoLeader, None);
+        let seat = Seat::new(Leadership::NoLeader, None, Clock::new(args.time_scale));
         let election = Election::new(
             ElectionConfig {
                 connect: zk.to_string(),
@@ -272,15 +288,9 @@ fn run_in_zookeeper(
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let server = tokio::spawn({
             let mut stopped = stopped.clone();
-            serve_seat(
-                listener,
-                seat,
-                Clock::new(args.time_scale),
-                options.users,
-                async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                },
-            )
+            serve_seat(listener, seat, options.users, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
         });
         let signalled = tokio::spawn({
             let stop = stop.clone();
@@ -289,13 +299,67 @@ fn run_in_zookeeper(
                 let _ = stop.send(true);
             }
         });
-        let outcome = election.run(|| recover_scheduler(&config), stopped).await;
+        // A previous leader lets go of the log when it stops, at the latest when its session
+        // expires and it notices; a frozen one may take longer, and then this one gives up.
+        let lock_wait = session_timeout * 3;
+        let recover_leading = || {
+            recover(
+                args.state_dir.as_deref(),
+                &config,
+                args.time_scale,
+                lock_wait,
+            )
+        };
+        let outcome = election.run(recover_leading, stopped).await;
         let _ = stop.send(true);
         signalled.abort();
         server.await??;
         outcome?;
         eprintln!("aurora-sim: stopped");
         Ok(())
+    })
+}
+
+/// What this process serves once it leads: a fresh scheduler without `--state-dir`; else the
+/// scheduler kept in `dir`, with a clock that resumes no earlier than its last record. In
+/// ZooKeeper the candidates share one state dir, standing for Aurora's replicated log: a new
+/// leader waits up to `lock_wait` for the previous one to let go of it.
+fn recover(
+    dir: Option<&std::path::Path>,
+    config: &SimConfig,
+    time_scale: f64,
+    lock_wait: Duration,
+) -> anyhow::Result<Leading> {
+    let Some(dir) = dir else {
+        return Ok(Leading {
+            scheduler: Scheduler::new(config)?,
+            clock: Clock::new(time_scale),
+            state_dir: None,
+        });
+    };
+    let started = std::time::Instant::now();
+    let mut state_dir = StateDir::open_waiting(dir, lock_wait)?;
+    if let Some(torn) = state_dir.torn_tail() {
+        eprintln!(
+            "aurora-sim: {} ended with a torn record (a write cut short by a crash, never \
+             acknowledged): cut off its {} bytes at byte offset {}",
+            state_dir.log_path().display(),
+            torn.bytes,
+            torn.offset
+        );
+    }
+    let clock = Clock::resuming(state_dir.last_ms(), time_scale);
+    let records = state_dir.records();
+    let scheduler = state_dir.recover(config, clock.now_ms())?;
+    eprintln!(
+        "aurora-sim: state dir {}: replayed {records} records in {} ms",
+        dir.display(),
+        started.elapsed().as_millis()
+    );
+    Ok(Leading {
+        scheduler,
+        clock,
+        state_dir: Some(state_dir),
     })
 }
 

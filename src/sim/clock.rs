@@ -19,6 +19,17 @@ impl Clock {
         Self::starting_at(start_ms, scale)
     }
 
+    /// A clock for a scheduler that recovered its state: as `new`, but never before `last_ms`,
+    /// the latest virtual time recorded, so that virtual time does not go backwards across a
+    /// restart or a failover (even when the last run went faster than real time).
+    pub fn resuming(last_ms: Option<i64>, scale: f64) -> Self {
+        let clock = Self::new(scale);
+        match last_ms {
+            Some(last) if last > clock.start_ms => Self::starting_at(last, scale),
+            _ => clock,
+        }
+    }
+
     pub fn starting_at(start_ms: i64, scale: f64) -> Self {
         Clock {
             started: Instant::now(),
@@ -47,5 +58,15 @@ mod tests {
         let a = clock.now_ms();
         let b = clock.now_ms();
         assert!(a >= 1_000 && b >= a);
+    }
+
+    #[test]
+    fn a_resumed_clock_starts_no_earlier_than_the_last_recorded_time() {
+        let wall = Clock::new(1.0).now_ms();
+        let ahead = wall + 3_600_000;
+        assert!(Clock::resuming(Some(ahead), 1.0).now_ms() >= ahead);
+        let behind = Clock::resuming(Some(1_000), 1.0).now_ms();
+        assert!(behind >= wall, "an old record does not hold the clock back");
+        assert!(Clock::resuming(None, 1.0).now_ms() >= wall);
     }
 }

@@ -34,9 +34,7 @@ use tokio::sync::watch;
 use zookeeper_client::{Acls, Client, CreateMode, SessionState};
 
 use crate::api::zookeeper::{leader_url, Endpoint, Member, ServiceInstance, MEMBER_PREFIX};
-use crate::sim::config::SimConfig;
-use crate::sim::scheduler::Scheduler;
-use crate::sim::server::{Leadership, Seat};
+use crate::sim::server::{Leadership, Leading, Seat};
 
 /// Aurora's `-zk_session_timeout` default (`ZooKeeperUtils.DEFAULT_ZK_SESSION_TIMEOUT`).
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(15);
@@ -48,13 +46,6 @@ const CANDIDATE_LOCK_NAME: &str = "lock-";
 const CURATOR_PROTECTION_PREFIX: &str = "_c_";
 /// The longest pause between attempts to reach ZooKeeper.
 const MAX_RECONNECT_PAUSE: Duration = Duration::from_secs(5);
-
-/// The scheduler a process serves from when it becomes leader: the cluster's recovered state, as
-/// Aurora's leader recovers from its replicated log (`SchedulerLifecycle`'s `handleLeading`
-/// starts its storage). The one place a leading simulator gets its state; today a fresh one.
-pub fn recover_scheduler(config: &SimConfig) -> anyhow::Result<Scheduler> {
-    Scheduler::new(config)
-}
 
 /// Where this candidate stands among the children of the election path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,7 +176,7 @@ impl Election {
     /// scheduler this process serves when it becomes leader.
     pub async fn run(
         &self,
-        recover: impl Fn() -> anyhow::Result<Scheduler>,
+        recover: impl Fn() -> anyhow::Result<Leading>,
         mut stop: watch::Receiver<bool>,
     ) -> Result<(), Defeat> {
         let mut pause = Duration::from_millis(200);
@@ -235,7 +226,7 @@ impl Election {
     async fn in_session(
         &self,
         client: &Client,
-        recover: &impl Fn() -> anyhow::Result<Scheduler>,
+        recover: &impl Fn() -> anyhow::Result<Leading>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<SessionEnd, Defeat> {
         let path = self.config.path.trim_end_matches('/');
@@ -287,8 +278,10 @@ impl Election {
         log(format_args!(
             "elected leader of {path}; recovering the scheduler"
         ));
-        let scheduler = recover().map_err(|e| Defeat::CannotLead(format!("{e:#}")))?;
-        self.seat.lead(scheduler);
+        // Recovery reads (and may wait for) the state dir: off the runtime's async workers.
+        let leading = tokio::task::block_in_place(recover)
+            .map_err(|e| Defeat::CannotLead(format!("{e:#}")))?;
+        self.seat.lead(leading);
         let data = serde_json::to_vec(&advertisement(&self.config.host, self.config.port))
             .map_err(|e| Defeat::CannotLead(e.to_string()))?;
         let member = client

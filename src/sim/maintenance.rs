@@ -127,6 +127,8 @@ pub struct Maintenance {
     interval_ms: i64,
     next_poll_ms: Option<i64>,
     coordinators: Coordinators,
+    /// Off while a state dir is replayed: the answers are in the record, not asked again.
+    asking: bool,
 }
 
 impl Maintenance {
@@ -137,7 +139,12 @@ impl Maintenance {
             interval_ms: (flags.host_maintenance_polling_interval.as_millis() as i64).max(1),
             next_poll_ms: None,
             coordinators: Coordinators::new(flags.sla_coordinator_timeout),
+            asking: true,
         }
+    }
+
+    pub fn set_asking(&mut self, asking: bool) {
+        self.asking = asking;
     }
 
     /// Stores a drain request for `host`, replacing any earlier one.
@@ -194,6 +201,9 @@ impl Maintenance {
             // No policy at all: the drain fails until the request times out.
             None => false,
             Some(SlaPolicy::CoordinatorSlaPolicy(coordinator)) => {
+                if !self.asking {
+                    return false;
+                }
                 let task_key = format!("{}/{}/{}", context.cluster_name, task.job, task.instance);
                 self.coordinators.ask(Question {
                     policy: coordinator.clone(),
@@ -383,20 +393,6 @@ impl Coordinators {
     }
 }
 
-/// `items` in random order (the poll tries a host's tasks shuffled, against head-of-line
-/// blocking).
-pub fn shuffled<T>(mut items: Vec<T>) -> Vec<T> {
-    // xorshift seeded from a random UUID: no randomness crate needed for a shuffle.
-    let mut state = (uuid::Uuid::new_v4().as_u128() as u64) | 1;
-    for i in (1..items.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        items.swap(i, (state % (i as u64 + 1)) as usize);
-    }
-    items
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,12 +530,5 @@ mod tests {
         assert!(!is_expired(&request, NOW + 30_999));
         assert!(is_expired(&request, NOW + 31_000));
         assert_eq!(countdown_ms(&request, NOW + 10_000), 20_000);
-    }
-
-    #[test]
-    fn shuffling_keeps_every_item() {
-        let mut items = shuffled((0..50).collect::<Vec<_>>());
-        items.sort();
-        assert_eq!(items, (0..50).collect::<Vec<_>>());
     }
 }

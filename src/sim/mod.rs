@@ -8,7 +8,8 @@
 //! for what startJobUpdate is asked), `maintenance` (host drains and SLA checks, with
 //! `host_pages` for the `/maintenance` and `/agents` pages), `cron` (cron jobs and their next
 //! runs, §4.5); `config` says what to simulate; `clock` is virtual time; `election` takes part in
-//! Aurora's leader election in ZooKeeper (`--zk`).
+//! Aurora's leader election in ZooKeeper (`--zk`); `ids` the seeded random choices and
+//! `state_dir` the log of accepted calls that a restarted simulator, or a new leader, replays.
 
 pub mod auth;
 pub mod clock;
@@ -17,9 +18,11 @@ pub mod config;
 pub mod cron;
 pub mod election;
 pub mod host_pages;
+pub mod ids;
 pub mod maintenance;
 pub mod scheduler;
 pub mod server;
+pub mod state_dir;
 pub mod tasks;
 pub mod update_request;
 pub mod updater;

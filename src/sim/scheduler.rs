@@ -35,6 +35,7 @@ use crate::api::types::{
 use crate::sim::cluster::{choose_host, Demand, Host, JobPlacement};
 use crate::sim::config::{SchedulerFlags, SimConfig};
 use crate::sim::cron::CronJobs;
+use crate::sim::ids::Ids;
 use crate::sim::maintenance::Maintenance;
 use crate::sim::tasks::{task_id, Behavior, Task, TaskStore};
 use crate::sim::updater::{Action, Updater, UserAction};
@@ -133,6 +134,19 @@ pub struct Scheduler {
     now: i64,
     /// Whether a placement pass could place something (new PENDING tasks or freed resources).
     placement_due: bool,
+    /// Task and update ids and the drain shuffle, from a seed a replay reuses.
+    ids: Ids,
+    /// Coordinator answers applied since they were last taken: inputs from outside the calls,
+    /// which a state dir records so that a replay applies them at the same virtual instant.
+    applied_answers: Vec<CoordinatorAnswer>,
+}
+
+/// A coordinator's answer about draining a task, applied at virtual time `at_ms` (§4.8).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoordinatorAnswer {
+    pub at_ms: i64,
+    pub task_id: String,
+    pub allows: bool,
 }
 
 /// A handler's answer: OK with an optional payload, or a response code with one detail message
@@ -149,6 +163,12 @@ fn error(message: impl Into<String>) -> (ResponseCode, String) {
 
 impl Scheduler {
     pub fn new(config: &SimConfig) -> anyhow::Result<Self> {
+        Self::seeded(config, Ids::fresh_seed())
+    }
+
+    /// A scheduler whose ids and random choices follow `seed`: the same calls at the same
+    /// virtual times then give the same state.
+    pub fn seeded(config: &SimConfig, seed: u64) -> anyhow::Result<Self> {
         regex::Regex::new(&config.flags.allowed_job_environments)?;
         Ok(Scheduler {
             cluster_name: config.cluster_name.clone(),
@@ -169,6 +189,8 @@ impl Scheduler {
             maintenance: Maintenance::new(&config.flags),
             now: 0,
             placement_due: false,
+            ids: Ids::seeded(seed),
+            applied_answers: Vec::new(),
         })
     }
 
@@ -390,7 +412,7 @@ impl Scheduler {
     ) {
         let seq = self.tasks.next_seq();
         let mut task = Task {
-            id: task_id(job, instance),
+            id: task_id(job, instance, self.ids.uuid()),
             job: job.clone(),
             instance,
             config,

@@ -34,6 +34,7 @@ use crate::sim::clock::Clock;
 use crate::sim::config::SimConfig;
 use crate::sim::host_pages;
 use crate::sim::scheduler::Scheduler;
+use crate::sim::state_dir::{self, StateDir};
 
 /// Request bodies above this get 413: nothing unbounded is read into memory.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -85,21 +86,43 @@ pub struct ServerOptions {
     pub users: Option<Users>,
 }
 
+/// What a leading process serves: the scheduler, the virtual clock it runs on, and the log its
+/// changes are appended to (`--state-dir`, see `sim::state_dir`).
+pub struct Leading {
+    pub scheduler: Scheduler,
+    pub clock: Clock,
+    pub state_dir: Option<StateDir>,
+}
+
 /// What this process serves: whether it leads and the scheduler state it holds. Fixed for a
 /// simulator started with `--redirect-to`/`--no-leader` or alone; changed by the election
 /// (`sim::election`) for one in ZooKeeper, where only the leader holds a scheduler (a follower
 /// has nothing it could serve, as Aurora's non-leaders' storage is not readable, §1.5).
 pub struct Seat {
     leadership: RwLock<Leadership>,
-    scheduler: Mutex<Option<Scheduler>>,
+    /// The virtual clock of every reply's `Date`: the leader's once this process leads.
+    clock: RwLock<Clock>,
+    held: Mutex<Option<Held>>,
+}
+
+/// The scheduler a leader holds, and its log.
+struct Held {
+    scheduler: Scheduler,
+    recording: Option<Recording>,
 }
 
 impl Seat {
-    pub fn new(leadership: Leadership, scheduler: Option<Scheduler>) -> Arc<Seat> {
-        Arc::new(Seat {
-            leadership: RwLock::new(leadership),
-            scheduler: Mutex::new(scheduler),
-        })
+    /// A seat that leads at once with `leading`, or follows with the clock `idle`.
+    pub fn new(leadership: Leadership, leading: Option<Leading>, idle: Clock) -> Arc<Seat> {
+        let seat = Arc::new(Seat {
+            leadership: RwLock::new(leadership.clone()),
+            clock: RwLock::new(idle),
+            held: Mutex::new(None),
+        });
+        if let Some(leading) = leading {
+            seat.install(leading);
+        }
+        seat
     }
 
     pub fn leadership(&self) -> Leadership {
@@ -109,16 +132,38 @@ impl Seat {
             .clone()
     }
 
-    /// This process leads from now on, serving `scheduler` (installed before it is said to lead).
-    pub fn lead(&self, scheduler: Scheduler) {
-        *self.lock_scheduler() = Some(scheduler);
+    fn now_ms(&self) -> i64 {
+        self.clock
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .now_ms()
+    }
+
+    /// This process leads from now on, serving `leading` (installed before it is said to lead).
+    pub fn lead(&self, leading: Leading) {
+        self.install(leading);
         self.set_leadership(Leadership::Leader);
     }
 
-    /// Another process leads (or none): this one holds no scheduler state.
+    fn install(&self, leading: Leading) {
+        *self
+            .clock
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = leading.clock;
+        *self.lock_held() = Some(Held {
+            scheduler: leading.scheduler,
+            recording: leading.state_dir.map(|dir| Recording {
+                dir,
+                last_mark: std::time::Instant::now(),
+            }),
+        });
+    }
+
+    /// Another process leads (or none): this one holds no scheduler state, and lets go of the
+    /// log for the next leader.
     pub fn follow(&self, leadership: Leadership) {
         self.set_leadership(leadership);
-        *self.lock_scheduler() = None;
+        *self.lock_held() = None;
     }
 
     fn set_leadership(&self, leadership: Leadership) {
@@ -128,8 +173,8 @@ impl Seat {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = leadership;
     }
 
-    fn lock_scheduler(&self) -> std::sync::MutexGuard<'_, Option<Scheduler>> {
-        self.scheduler
+    fn lock_held(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
+        self.held
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -137,20 +182,80 @@ impl Seat {
 
 struct Shared {
     seat: Arc<Seat>,
-    clock: Clock,
     users: Option<Users>,
     /// Permits to decode and run a call (`MAX_CONCURRENT_CALLS`).
     calls: Semaphore,
 }
 
+// ---- state dir (issue 17): every accepted write, coordinator answer and, each second, the
+// virtual time are appended and synced under the scheduler's lock, so the log's order is the
+// order they were applied in, and a write is durable before its reply is sent.
+
+/// How often, in real time, the virtual time reached is recorded.
+const TIME_MARK_EVERY: Duration = Duration::from_secs(1);
+
+struct Recording {
+    dir: StateDir,
+    last_mark: std::time::Instant,
+}
+
+/// A write that cannot be made durable ends the process, as Aurora's scheduler ends when its
+/// log cannot be written: the client sees no reply, and the call did not happen.
+fn durable(result: std::io::Result<()>, dir: &StateDir) {
+    if let Err(e) = result {
+        eprintln!(
+            "aurora-sim: cannot write {}: {e}; stopping, as a scheduler whose log fails does",
+            dir.log_path().display()
+        );
+        std::process::exit(1);
+    }
+}
+
+impl Held {
+    /// Records the coordinator answers the scheduler applied, then a write call it accepted.
+    fn record(&mut self, call: Option<(i64, &str, Encoding, &[u8])>) {
+        let Some(recording) = &mut self.recording else {
+            return;
+        };
+        let answers = self.scheduler.take_applied_answers();
+        if !answers.is_empty() {
+            let result = recording.dir.record_answers(answers);
+            durable(result, &recording.dir);
+        }
+        if let Some((at_ms, user, encoding, body)) = call {
+            let result = recording.dir.record_call(at_ms, user, encoding, body);
+            durable(result, &recording.dir);
+        }
+    }
+
+    /// Records the virtual time reached, at most every `TIME_MARK_EVERY`.
+    fn mark_time(&mut self, now_ms: i64) {
+        let Some(recording) = &mut self.recording else {
+            return;
+        };
+        if recording.last_mark.elapsed() >= TIME_MARK_EVERY {
+            recording.last_mark = std::time::Instant::now();
+            let result = recording.dir.record_time(now_ms);
+            durable(result, &recording.dir);
+        }
+    }
+}
+// ---- end of state dir
+
 impl Shared {
-    /// Runs `f` on the scheduler at the current virtual time; the lock is held only for that.
-    /// `None` when this process holds no scheduler (a follower in ZooKeeper).
+    /// Runs `f` on the held scheduler at the current virtual time, then records the coordinator
+    /// answers it applied; the lock is held only for that. `None` when this process holds no
+    /// scheduler (a follower in ZooKeeper).
+    fn with_held<T>(&self, f: impl FnOnce(&mut Held, i64) -> T) -> Option<T> {
+        let mut held = self.seat.lock_held();
+        let held = held.as_mut()?;
+        let result = f(held, self.seat.now_ms());
+        held.record(None);
+        Some(result)
+    }
+
     fn with_scheduler<T>(&self, f: impl FnOnce(&mut Scheduler, i64) -> T) -> Option<T> {
-        let mut scheduler = self.seat.lock_scheduler();
-        scheduler
-            .as_mut()
-            .map(|scheduler| f(scheduler, self.clock.now_ms()))
+        self.with_held(|held, now| f(&mut held.scheduler, now))
     }
 }
 
@@ -163,21 +268,38 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let seat = Seat::new(options.leadership, Some(scheduler));
-    serve_seat(listener, seat, clock, options.users, shutdown).await
+    serve_recorded(listener, scheduler, clock, options, None, shutdown).await
+}
+
+/// `serve`, appending what changes the scheduler to `state_dir` (whose `recover` gave
+/// `scheduler`) before each reply.
+pub async fn serve_recorded(
+    listener: tokio::net::TcpListener,
+    scheduler: Scheduler,
+    clock: Clock,
+    options: ServerOptions,
+    state_dir: Option<StateDir>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let idle = clock.clone();
+    let leading = Leading {
+        scheduler,
+        clock,
+        state_dir,
+    };
+    let seat = Seat::new(options.leadership, Some(leading), idle);
+    serve_seat(listener, seat, options.users, shutdown).await
 }
 
 /// [`serve`] for a seat whose leadership and scheduler change while it serves (the election's).
 pub async fn serve_seat(
     listener: tokio::net::TcpListener,
     seat: Arc<Seat>,
-    clock: Clock,
     users: Option<Users>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let shared = Arc::new(Shared {
         seat,
-        clock,
         users,
         calls: Semaphore::new(MAX_CONCURRENT_CALLS),
     });
@@ -188,7 +310,10 @@ pub async fn serve_seat(
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 interval.tick().await;
-                let _ = shared.with_scheduler(|scheduler, now| scheduler.advance(now));
+                let _ = shared.with_held(|held, now| {
+                    held.scheduler.advance(now);
+                    held.mark_time(now);
+                });
             }
         }
     });
@@ -279,7 +404,7 @@ async fn scheduler_date(
     next: Next,
 ) -> HttpResponse {
     let mut response = next.run(request).await;
-    let now_ms = u64::try_from(shared.clock.now_ms()).unwrap_or_default();
+    let now_ms = u64::try_from(shared.seat.now_ms()).unwrap_or_default();
     let now = std::time::UNIX_EPOCH + Duration::from_millis(now_ms);
     if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
         response.headers_mut().insert(DATE, value);
@@ -490,12 +615,17 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespons
     };
 
     let method = call.name();
+    let logged = state_dir::is_logged(&call);
     // A bug in the scheduler answers ERROR, as the real one does for an uncaught exception (§4.1),
     // instead of dropping the connection.
-    let response = match shared.with_scheduler(|scheduler, now| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            scheduler.handle(call, &user, now)
-        }))
+    let response = match shared.with_held(|held, now| {
+        let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            held.scheduler.handle(call, &user, now)
+        }));
+        if logged && response.is_ok() {
+            held.record(Some((now, &user, request_encoding, &body)));
+        }
+        response
     }) {
         Some(Ok(response)) => response,
         Some(Err(_)) => bare_response(

@@ -160,14 +160,14 @@ fn without_executor_data(config: &TaskConfig) -> TaskConfig {
 
 /// Task id as the scheduler makes it: `role-env-name-instance-uuid`, with every character outside
 /// `[A-Za-z0-9_-]` replaced by `-` (§4.4).
-pub fn task_id(job: &JobKey, instance: i32) -> String {
+pub fn task_id(job: &JobKey, instance: i32, uuid: uuid::Uuid) -> String {
     let part = |p: &Option<String>| p.clone().unwrap_or_default();
     let raw = format!(
         "{}-{}-{}-{instance}-{}",
         part(&job.role),
         part(&job.environment),
         part(&job.name),
-        uuid::Uuid::new_v4()
+        uuid
     );
     raw.chars()
         .map(|c| {

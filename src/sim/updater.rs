@@ -794,11 +794,11 @@ impl Updater {
         &mut self,
         proposal: ProposedUpdate,
         diff: JobDiff,
+        id: String,
         user: &str,
         message: Option<String>,
         now: i64,
     ) -> JobUpdateSummary {
-        let id = uuid::Uuid::new_v4().to_string();
         let job = proposal.job.clone();
         let plan = Plan {
             key: JobUpdateKey {

@@ -1,16 +1,14 @@
 //! The scheduler's host maintenance calls and the moves of the periodic maintenance poll
 //! (api-reference §4.8); what is decided about one task is in `sim::maintenance`.
 
-use super::{Reply, Scheduler};
+use super::{CoordinatorAnswer, Reply, Scheduler};
 use crate::api::methods::SlaDrainHosts;
 use crate::api::types::{
     DrainHostsResult, EndMaintenanceResult, HostStatus, Hosts, MaintenanceMode,
     MaintenanceStatusResult, Result as Payload, ScheduleStatus, StartMaintenanceResult, TaskQuery,
 };
 use crate::sim::host_pages::HostView;
-use crate::sim::maintenance::{
-    can_drain, shuffled, zero_percent_policy, DrainContext, DRAINING_MESSAGE,
-};
+use crate::sim::maintenance::{can_drain, zero_percent_policy, DrainContext, DRAINING_MESSAGE};
 use crate::sim::tasks::Task;
 
 impl Scheduler {
@@ -142,7 +140,8 @@ impl Scheduler {
     /// Tries each drainable task of a host, in random order, moving those allowed to DRAINING.
     fn drain_tasks_on_host(&mut self, host: usize) {
         let name = self.hosts[host].spec.name.clone();
-        for id in shuffled(self.active_on_host(host)) {
+        let active = self.active_on_host(host);
+        for id in self.ids.shuffled(active) {
             let allowed = {
                 let Some(task) = self.tasks.get(&id).filter(|t| can_drain(t.status)) else {
                     continue;
@@ -168,7 +167,6 @@ impl Scheduler {
     /// becomes DRAINED, the others have their tasks tried.
     pub(super) fn poll_maintenance(&mut self, at: i64) {
         self.maintenance.polled(at);
-        self.apply_coordinator_answers();
         let draining: Vec<usize> = (0..self.hosts.len())
             .filter(|i| self.hosts[*i].mode == MaintenanceMode::DRAINING)
             .collect();
@@ -182,18 +180,46 @@ impl Scheduler {
     }
 
     /// Drains the tasks coordinators allowed, if they are still drainable on a DRAINING host.
+    /// Answers are taken only here, at the end of `advance`, so that a replay can apply each
+    /// at the instant it was recorded (`take_applied_answers`).
     pub(super) fn apply_coordinator_answers(&mut self) {
         for (id, allows) in self.maintenance.coordinator_answers() {
-            let still_draining = self.tasks.get(&id).is_some_and(|t| {
-                can_drain(t.status)
-                    && t.host
-                        .and_then(|h| self.hosts.get(h))
-                        .is_some_and(|h| h.mode == MaintenanceMode::DRAINING)
+            self.apply_coordinator_answer(&id, allows);
+            self.applied_answers.push(CoordinatorAnswer {
+                at_ms: self.now,
+                task_id: id,
+                allows,
             });
-            if allows && still_draining {
-                self.transition(&id, ScheduleStatus::DRAINING, Some(DRAINING_MESSAGE.into()));
-            }
         }
+    }
+
+    fn apply_coordinator_answer(&mut self, id: &str, allows: bool) {
+        let still_draining = self.tasks.get(id).is_some_and(|t| {
+            can_drain(t.status)
+                && t.host
+                    .and_then(|h| self.hosts.get(h))
+                    .is_some_and(|h| h.mode == MaintenanceMode::DRAINING)
+        });
+        if allows && still_draining {
+            self.transition(id, ScheduleStatus::DRAINING, Some(DRAINING_MESSAGE.into()));
+        }
+    }
+
+    /// The coordinator answers applied since the last time they were taken, oldest first.
+    pub fn take_applied_answers(&mut self) -> Vec<CoordinatorAnswer> {
+        std::mem::take(&mut self.applied_answers)
+    }
+
+    /// Applies an answer recorded earlier, at its virtual time, as `advance` applied it then.
+    pub fn replay_coordinator_answer(&mut self, answer: &CoordinatorAnswer) {
+        self.advance(answer.at_ms);
+        self.apply_coordinator_answer(&answer.task_id, answer.allows);
+        self.settle();
+    }
+
+    /// While replaying, coordinators are not asked: their answers then are in the record.
+    pub fn set_replaying(&mut self, replaying: bool) {
+        self.maintenance.set_asking(!replaying);
     }
 
     /// A task on `host` ended: a DRAINING host left without active tasks is DRAINED, and its

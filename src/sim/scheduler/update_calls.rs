@@ -112,7 +112,10 @@ impl Scheduler {
         if let Some(active) = self.updates.active_summary(&job) {
             return Err(StartRefusal::Conflict(Box::new(active)));
         }
-        Ok(self.updates.start(proposal, diff, user, message, self.now))
+        let id = self.ids.uuid().to_string();
+        Ok(self
+            .updates
+            .start(proposal, diff, id, user, message, self.now))
     }
 
     /// The configs of the job's active tasks by instance (the newest task of an instance wins).
