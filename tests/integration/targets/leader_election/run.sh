@@ -34,22 +34,6 @@ fail() {
   exit 1
 }
 
-# probe URL [METHOD]: "STATUS LOCATION" of one request, without following redirects; "000" when
-# nothing answers within 2 s.
-probe() {
-  "$PYTHON" - "$@" <<'PY'
-import http.client, sys, urllib.parse
-url = urllib.parse.urlsplit(sys.argv[1])
-try:
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=2)
-    conn.request(sys.argv[2] if len(sys.argv) > 2 else "GET", url.path or "/", body=b"" if len(sys.argv) > 2 else None)
-    response = conn.getresponse()
-    print(response.status, response.getheader("Location") or "")
-except OSError:
-    print("000")
-PY
-}
-
 # bypass_code URL: the responseCode of getQuota sent with Bypass-Leader-Redirect (TJSON, §1.2).
 bypass_code() {
   "$PYTHON" - "$1" <<'PY'
@@ -60,38 +44,6 @@ request = urllib.request.Request(sys.argv[1] + "/api", method="POST",
 reply = json.load(urllib.request.urlopen(request, timeout=5))
 print(reply[4]["0"]["rec"]["1"]["i32"])
 PY
-}
-
-# wait_for_leader: the index (in SIM_URLS) of the single live simulator whose /leaderhealth is
-# 200 while every other live one answers 503 and the path has one member_; 30 s at most.
-wait_for_leader() {
-  local attempt i leaders status members
-  for attempt in $(seq 60); do
-    leaders=() status=ok
-    for i in "${LIVE[@]}"; do
-      case $(probe "${SIM_URLS[$i]}/leaderhealth") in
-        "200 "*) leaders+=("$i") ;;
-        "503 "*) ;;
-        *) status=unsettled ;;
-      esac
-    done
-    if [ "$status" = ok ] && [ "${#leaders[@]}" = 1 ]; then
-      members=$(zk_children "$ZK_PATH" | grep -c '^member_' || true)
-      if [ "$members" = 1 ]; then
-        echo "${leaders[0]}"
-        return 0
-      fi
-    fi
-    sleep 0.5
-  done
-  return 1
-}
-
-# without INDEX: LIVE without INDEX.
-without() {
-  local i out=()
-  for i in "${LIVE[@]}"; do [ "$i" = "$1" ] || out+=("$i"); done
-  LIVE=("${out[@]}")
 }
 
 # check_cluster LEADER: the leader's member, the followers' 307s and everyone's /leaderhealth.
