@@ -29,6 +29,7 @@ use crate::api::codec::{self, Encoding, Incoming};
 use crate::api::types::{
     Response, ResponseCode, ResponseDetail, BYPASS_LEADER_REDIRECT_HEADER_NAME,
 };
+use crate::sim::announcer::{Announcer, AnnouncerFlags};
 use crate::sim::auth::{Denial, Identity, Users};
 use crate::sim::clock::Clock;
 use crate::sim::config::SimConfig;
@@ -83,6 +84,8 @@ pub struct ServerOptions {
     pub leadership: Leadership,
     /// Basic auth; `None` = authentication off (the stock `NONE` mechanism).
     pub users: Option<Users>,
+    /// The executors' `--announcer-*` flags: tasks with `announce` are announced in ZooKeeper.
+    pub announcer: Option<AnnouncerFlags>,
 }
 
 struct Shared {
@@ -91,6 +94,7 @@ struct Shared {
     options: ServerOptions,
     /// Permits to decode and run a call (`MAX_CONCURRENT_CALLS`).
     calls: Semaphore,
+    announcer: Option<Announcer>,
 }
 
 impl Shared {
@@ -100,7 +104,12 @@ impl Shared {
             .scheduler
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut scheduler, self.clock.now_ms())
+        let result = f(&mut scheduler, self.clock.now_ms());
+        // After every call and tick: what to announce is worked out here, the I/O elsewhere.
+        if let Some(announcer) = &self.announcer {
+            announcer.publish(scheduler.announcements(announcer.flags()));
+        }
+        result
     }
 }
 
@@ -113,11 +122,13 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let announcer = options.announcer.clone().map(Announcer::start);
     let shared = Arc::new(Shared {
         scheduler: Mutex::new(scheduler),
         clock,
         options,
         calls: Semaphore::new(MAX_CONCURRENT_CALLS),
+        announcer,
     });
     let ticker = tokio::spawn({
         let shared = shared.clone();
@@ -146,9 +157,12 @@ pub async fn serve(
             shared.clone(),
             scheduler_date,
         ))
-        .with_state(shared);
+        .with_state(shared.clone());
     let result = accept_until(listener, app, shutdown).await;
     ticker.abort();
+    if let Some(announcer) = &shared.announcer {
+        announcer.stop().await;
+    }
     result
 }
 
