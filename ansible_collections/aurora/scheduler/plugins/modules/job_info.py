@@ -307,22 +307,26 @@ jobs:
             RUNNING).
           returned: when O(endpoints=true)
           type: dict
-          sample: {member: /aurora/ml/prod/scorer/member_0000000003, service_endpoint: {host: agent-3,
-              port: 31002}, additional_endpoints: {http: {host: agent-3, port: 31002}}, status: ALIVE,
-            shard: 0}
+          sample:
+            member: /aurora/ml/prod/scorer/member_0000000003
+            service_endpoint: {host: agent-3, port: 31002}
+            additional_endpoints: {http: {host: agent-3, port: 31002}}
+            status: ALIVE
+            shard: 0
           contains:
             member:
               description: The member's znode.
               type: str
               sample: /aurora/ml/prod/scorer/member_0000000003
             service_endpoint:
-              description: The primary endpoint, C(host) and C(port) (the announcer's C(primary_port)).
+              description: >-
+                The primary endpoint, C(host) and C(port) (the announcer's C(primary_port)).
               type: dict
               sample: {host: agent-3, port: 31002}
             additional_endpoints:
               description: Every announced port by name, each C(host) and C(port).
               type: dict
-              sample: {http: {host: agent-3, port: 31002}, aurora: {host: agent-3, port: 31002}}
+              sample: {http: {host: agent-3, port: 31002}}
             status:
               description: The member's status, C(ALIVE).
               type: str
