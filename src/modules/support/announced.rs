@@ -232,7 +232,9 @@ mod tests {
 
     #[test]
     fn the_ensemble_is_the_executors_connect_string_with_one_port() {
-        let cases: Vec<(&str, Result<(Vec<&str>, u16), &str>)> = vec![
+        // (connect string, the hosts and port, or a part of the error).
+        type Case<'a> = (&'a str, Result<(Vec<&'a str>, u16), &'a str>);
+        let cases: Vec<Case> = vec![
             ("127.0.0.1:2182", Ok((vec!["127.0.0.1"], 2182))),
             ("zk1:2181, zk2:2181", Ok((vec!["zk1", "zk2"], 2181))),
             ("zk1,zk2", Ok((vec!["zk1", "zk2"], 2181))),
