@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Mutex, Once, OnceLock};
+use std::sync::{Arc, Mutex, Once, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::blocking;
@@ -84,6 +84,10 @@ impl RetryPolicy {
     }
 }
 
+/// Finds the leading scheduler's base URL again (ZooKeeper discovery, api::clusters), so that
+/// calls follow a leader failover; an error says why no leader was found.
+pub type Rediscover = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+
 /// How to reach the scheduler: the module connection options (design.md) in typed form.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -98,6 +102,9 @@ pub struct ClientConfig {
     /// Limit for each HTTP request, redirects and retries each getting their own.
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// Set when the URL came from ZooKeeper: asked again before a call is retried after no
+    /// connection or no leader, since the leader may have moved.
+    pub rediscover: Option<Rediscover>,
 }
 
 impl ClientConfig {
@@ -111,9 +118,23 @@ impl ClientConfig {
             ca_path: None,
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
+            rediscover: None,
         }
     }
+
+    /// Follows the leader found by `rediscover` across failovers. A failover takes a ZooKeeper
+    /// session timeout (the old leader's member lingers until then) and an election, so calls
+    /// get more attempts to ride it out, still within `max_elapsed`.
+    pub fn following_leader(mut self, rediscover: Rediscover) -> Self {
+        self.rediscover = Some(rediscover);
+        self.retry.max_attempts = self.retry.max_attempts.max(FAILOVER_ATTEMPTS);
+        self
+    }
 }
+
+/// Attempts per call when the leader is found in ZooKeeper: 0.5 + 1 + 2 + 4 + 8 + 8 + 8 s of
+/// pauses, enough for a session timeout of tens of seconds and an election.
+const FAILOVER_ATTEMPTS: u32 = 8;
 
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,6 +146,7 @@ impl fmt::Debug for ClientConfig {
             .field("ca_path", &self.ca_path)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("rediscover", &self.rediscover.is_some())
             .finish()
     }
 }
@@ -538,7 +560,9 @@ pub struct Client {
     /// For `https://` URLs, built when the first one is met (the endpoint, or a redirect).
     secure: OnceLock<blocking::Client>,
     tls: TlsSettings,
-    endpoint: Url,
+    /// Moves when `rediscover` finds another leader.
+    endpoint: RwLock<Url>,
+    rediscover: Option<Rediscover>,
     /// Precomputed `Authorization` value, marked sensitive.
     auth: Option<HeaderValue>,
     username: Option<String>,
@@ -551,7 +575,7 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("endpoint", &self.endpoint.as_str())
+            .field("endpoint", &self.endpoint().as_str())
             .field("username", &self.username)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
@@ -585,7 +609,8 @@ impl Client {
             plain,
             secure,
             tls,
-            endpoint,
+            endpoint: RwLock::new(endpoint),
+            rediscover: config.rediscover.clone(),
             auth,
             username: config.username.clone(),
             timeout: config.timeout,
@@ -594,9 +619,35 @@ impl Client {
         })
     }
 
-    /// The URL calls are posted to.
-    pub fn endpoint(&self) -> &Url {
-        &self.endpoint
+    /// The URL calls are posted to now.
+    pub fn endpoint(&self) -> Url {
+        self.endpoint
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// After no connection or no leader, asks ZooKeeper again where the leader is (when the URL
+    /// came from there) and moves the endpoint to it. A failed lookup keeps the endpoint: the
+    /// next attempt fails the same way and asks again.
+    fn follow_leader(&self, error: &ClientError) {
+        let Some(rediscover) = &self.rediscover else {
+            return;
+        };
+        let lost = matches!(
+            error,
+            ClientError::NoLeader { .. }
+                | ClientError::Transport {
+                    kind: TransportKind::Connect | TransportKind::Timeout,
+                    ..
+                }
+        );
+        if !lost {
+            return;
+        }
+        if let Ok(endpoint) = rediscover().and_then(|base| api_endpoint(&base)) {
+            *self.endpoint.write().unwrap_or_else(|p| p.into_inner()) = endpoint;
+        }
     }
 
     /// Calls `M` and returns the scheduler's Response whatever its response code; see `call_ok`.
@@ -605,7 +656,7 @@ impl Client {
     pub fn call<M: Method>(&self, args: &M) -> Result<Response, ClientError> {
         let body = encode_call(Encoding::Binary, 0, args).map_err(|e| ClientError::Malformed {
             method: M::NAME,
-            url: self.endpoint.to_string(),
+            url: self.endpoint().to_string(),
             detail: format!("the call could not be encoded: {e}"),
         })?;
         let read_only = M::is_read_only();
@@ -619,14 +670,16 @@ impl Client {
     /// read-only call, and returns its body. `label` names the request in errors, e.g.
     /// `"GET /agents"`.
     pub fn get_page(&self, label: &'static str, path: &str) -> Result<String, ClientError> {
-        let url = self.endpoint.join(path).map_err(|e| ClientError::Config {
-            url: self.endpoint.to_string(),
-            message: format!("cannot join the scheduler URL with {path:?}: {e}"),
-        })?;
         self.with_retries(
             true,
             |_| ResponseCode::OK,
             || {
+                // Joined at each attempt: the endpoint moves when the leader does.
+                let endpoint = self.endpoint();
+                let url = endpoint.join(path).map_err(|e| ClientError::Config {
+                    url: endpoint.to_string(),
+                    message: format!("cannot join the scheduler URL with {path:?}: {e}"),
+                })?;
                 let (url, reply) =
                     self.send_following_redirects(label, true, url.clone(), |http, url| {
                         http.get(url)
@@ -686,7 +739,12 @@ impl Client {
                 None
             };
             match delay {
-                Some(delay) => std::thread::sleep(delay),
+                Some(delay) => {
+                    std::thread::sleep(delay);
+                    if let Err(e) = &outcome {
+                        self.follow_leader(e);
+                    }
+                }
                 None => {
                     if let Err(e) = &mut outcome {
                         e.set_attempts(attempts);
@@ -711,7 +769,7 @@ impl Client {
         }
         Err(ClientError::Scheduler {
             method,
-            url: self.endpoint.to_string(),
+            url: self.endpoint().to_string(),
             code: response.code(),
             details: response.detail_messages(),
         })
@@ -740,12 +798,10 @@ impl Client {
         read_only: bool,
         body: &[u8],
     ) -> Result<Response, ClientError> {
-        let (url, reply) = self.send_following_redirects(
-            method,
-            read_only,
-            self.endpoint.clone(),
-            |http, url| http.post(url).body(body.to_vec()),
-        )?;
+        let (url, reply) =
+            self.send_following_redirects(method, read_only, self.endpoint(), |http, url| {
+                http.post(url).body(body.to_vec())
+            })?;
         let transport =
             |e: reqwest::Error| transport_error(method, &url, read_only, self.timeout, &e);
         self.note_date(reply.headers());
@@ -804,7 +860,7 @@ impl Client {
                     let redirect_error =
                         |reason: String, chain: Vec<String>| ClientError::Redirect {
                             method,
-                            url: self.endpoint.to_string(),
+                            url: self.endpoint().to_string(),
                             chain,
                             reason,
                         };

@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::api::client::Rediscover;
 use crate::api::zookeeper::{self, DiscoveryError, Ensemble};
 
 /// Directory read when `AURORA_CONFIG_ROOT` is unset.
@@ -37,6 +39,16 @@ impl Cluster {
     /// entry has `zk` (within [`zookeeper::DISCOVERY_TIMEOUT`]), else `scheduler_uri`.
     pub fn scheduler_url(&self) -> Result<String, ClusterError> {
         self.scheduler_url_within(zookeeper::DISCOVERY_TIMEOUT)
+    }
+
+    /// How a client finds the leader again after a failover: for an entry in ZooKeeper, the same
+    /// discovery (the fresh leader, or why there is none); `None` for a fixed `scheduler_uri`.
+    pub fn rediscover(&self) -> Option<Rediscover> {
+        self.zk.as_ref()?;
+        let cluster = self.clone();
+        Some(Arc::new(move || {
+            cluster.scheduler_url().map_err(|e| e.to_string())
+        }))
     }
 
     /// [`Cluster::scheduler_url`] with ZooKeeper discovery bounded by `timeout`.

@@ -15,8 +15,10 @@ use aurora_ansible::sim::clock::Clock;
 use aurora_ansible::sim::config::{
     parse_duration, ClusterSpec, HostResources, SchedulerFlags, SimConfig,
 };
-use aurora_ansible::sim::scheduler::Scheduler;
-use aurora_ansible::sim::server::{serve, Leadership, ServerOptions};
+use aurora_ansible::sim::election::{
+    recover_scheduler, Election, ElectionConfig, DEFAULT_SESSION_TIMEOUT,
+};
+use aurora_ansible::sim::server::{serve, serve_seat, Leadership, Seat, ServerOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -61,6 +63,16 @@ struct Args {
     /// Act as a scheduler with no known leader: answer 503.
     #[arg(long)]
     no_leader: bool,
+    /// ZooKeeper ensemble, HOST:PORT[,HOST:PORT...] (-zk_endpoints): take part in the leader
+    /// election under --zk-path; the leader advertises itself there, followers redirect to it.
+    #[arg(long, requires = "zk_path", conflicts_with_all = ["redirect_to", "no_leader"])]
+    zk: Option<String>,
+    /// The scheduler's ServerSet path in ZooKeeper (-serverset_path), e.g. /aurora/scheduler.
+    #[arg(long, requires = "zk")]
+    zk_path: Option<String>,
+    /// -zk_session_timeout (e.g. 4s); Aurora's default is 15s.
+    #[arg(long, requires = "zk", value_parser = parse_duration)]
+    zk_session_timeout: Option<Duration>,
     /// Shiro INI file of users and roles: turns on HTTP basic auth.
     #[arg(long)]
     users: Option<PathBuf>,
@@ -219,7 +231,10 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> anyhow::Result<()> {
     let config = args.config()?;
     let options = args.options()?;
-    let scheduler = Scheduler::new(&config)?;
+    if let Some(zk) = &args.zk {
+        return run_in_zookeeper(args, zk, config, options);
+    }
+    let scheduler = recover_scheduler(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -245,6 +260,84 @@ fn run(args: &Args) -> anyhow::Result<()> {
             shutdown_signal(),
         )
         .await?;
+        eprintln!("aurora-sim: stopped");
+        Ok(())
+    })
+}
+
+// --- aurora-sim in ZooKeeper (--zk): leadership from the election, sim::election.
+
+/// Serves as a candidate in ZooKeeper until SIGTERM/SIGINT (it leaves the election first) or until
+/// it loses leadership, when it stops with a failure as Aurora's scheduler does.
+fn run_in_zookeeper(
+    args: &Args,
+    zk: &str,
+    config: SimConfig,
+    options: ServerOptions,
+) -> anyhow::Result<()> {
+    let path = args.zk_path.clone().unwrap_or_default();
+    if !path.starts_with('/') || path.len() < 2 {
+        anyhow::bail!("--zk-path must be an absolute ZooKeeper path such as /aurora/scheduler");
+    }
+    let session_timeout = args.zk_session_timeout.unwrap_or(DEFAULT_SESSION_TIMEOUT);
+    if session_timeout.is_zero() {
+        anyhow::bail!("--zk-session-timeout must be longer than 0");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "http://{addr}")?;
+        stdout.flush()?;
+        eprintln!(
+            "aurora-sim: cluster {} with {} hosts, {}x virtual time, serving on http://{addr}, \
+             a candidate in ZooKeeper {zk} at {path}",
+            config.cluster_name,
+            config.cluster.hosts.len(),
+            args.time_scale
+        );
+        let seat = Seat::new(Leadership::NoLeader, None);
+        let election = Election::new(
+            ElectionConfig {
+                connect: zk.to_string(),
+                path,
+                session_timeout,
+                host: addr.ip().to_string(),
+                port: addr.port(),
+            },
+            seat.clone(),
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let server = tokio::spawn({
+            let mut stopped = stopped.clone();
+            serve_seat(
+                listener,
+                seat,
+                Clock::new(args.time_scale),
+                options.users,
+                options.announcer,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )
+        });
+        let signalled = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                shutdown_signal().await;
+                let _ = stop.send(true);
+            }
+        });
+        let outcome = election.run(|| recover_scheduler(&config), stopped).await;
+        let _ = stop.send(true);
+        signalled.abort();
+        server.await??;
+        outcome?;
         eprintln!("aurora-sim: stopped");
         Ok(())
     })

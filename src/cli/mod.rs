@@ -18,7 +18,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::api::client::{Client, ClientConfig, ClientError, RetryPolicy};
+use crate::api::client::{Client, ClientConfig, ClientError, Rediscover, RetryPolicy};
 use crate::api::clusters::{ClusterError, Clusters};
 use crate::api::keys::{parse_instances, KeyError};
 use crate::api::types::JobKey;
@@ -237,14 +237,19 @@ impl From<ClusterError> for CliError {
 }
 
 impl ConnectionArgs {
-    /// The scheduler base URL: from the cluster when one is named, else the URL option.
+    /// The scheduler base URL: from the cluster when one is named, else the URL option; with the
+    /// way to find the leader again when the cluster is in ZooKeeper.
     fn scheduler_url(
         &self,
         clusters: impl FnOnce() -> Result<Clusters, ClusterError>,
-    ) -> Result<String, CliError> {
+    ) -> Result<(String, Option<Rediscover>), CliError> {
         match (&self.cluster, &self.scheduler_url) {
-            (Some(name), _) => Ok(clusters()?.scheduler_url(name)?),
-            (None, Some(url)) => Ok(url.clone()),
+            (Some(name), _) => {
+                let clusters = clusters()?;
+                let cluster = clusters.find(name)?;
+                Ok((cluster.scheduler_url()?, cluster.rediscover()))
+            }
+            (None, Some(url)) => Ok((url.clone(), None)),
             (None, None) => Err(CliError::Config(
                 "no scheduler given: pass --scheduler-url (or set AURORA_SCHEDULER_URL), or \
                  --cluster with a name from clusters.json"
@@ -257,14 +262,20 @@ impl ConnectionArgs {
         &self,
         clusters: impl FnOnce() -> Result<Clusters, ClusterError>,
     ) -> Result<ClientConfig, CliError> {
-        Ok(ClientConfig {
-            scheduler_url: self.scheduler_url(clusters)?,
+        let (scheduler_url, rediscover) = self.scheduler_url(clusters)?;
+        let config = ClientConfig {
+            scheduler_url,
             username: self.username.clone(),
             password: self.password.clone(),
             validate_certs: !self.no_validate_certs,
             ca_path: self.ca_path.clone(),
             timeout: self.timeout,
             retry: RetryPolicy::default(),
+            rediscover: None,
+        };
+        Ok(match rediscover {
+            Some(rediscover) => config.following_leader(rediscover),
+            None => config,
         })
     }
 }

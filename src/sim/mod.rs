@@ -8,7 +8,8 @@
 //! for what startJobUpdate is asked), `maintenance` (host drains and SLA checks, with
 //! `host_pages` for the `/maintenance` and `/agents` pages), `cron` (cron jobs and their next
 //! runs, §4.5), `announcer` (the executors' ServerSet announcements in ZooKeeper); `config` says
-//! what to simulate; `clock` is virtual time.
+//! what to simulate; `clock` is virtual time; `election` takes part in Aurora's leader election in
+//! ZooKeeper (`--zk`).
 
 pub mod announcer;
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod cron;
+pub mod election;
 pub mod host_pages;
 pub mod maintenance;
 pub mod scheduler;

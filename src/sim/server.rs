@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -69,7 +69,7 @@ const REDIRECTED_PATHS: &[&str] = &[
 ];
 
 /// Whether this process leads the (simulated) scheduler quorum.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Leadership {
     #[default]
     Leader,
@@ -88,10 +88,60 @@ pub struct ServerOptions {
     pub announcer: Option<AnnouncerFlags>,
 }
 
+/// What this process serves: whether it leads and the scheduler state it holds. Fixed for a
+/// simulator started with `--redirect-to`/`--no-leader` or alone; changed by the election
+/// (`sim::election`) for one in ZooKeeper, where only the leader holds a scheduler (a follower
+/// has nothing it could serve, as Aurora's non-leaders' storage is not readable, §1.5).
+pub struct Seat {
+    leadership: RwLock<Leadership>,
+    scheduler: Mutex<Option<Scheduler>>,
+}
+
+impl Seat {
+    pub fn new(leadership: Leadership, scheduler: Option<Scheduler>) -> Arc<Seat> {
+        Arc::new(Seat {
+            leadership: RwLock::new(leadership),
+            scheduler: Mutex::new(scheduler),
+        })
+    }
+
+    pub fn leadership(&self) -> Leadership {
+        self.leadership
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// This process leads from now on, serving `scheduler` (installed before it is said to lead).
+    pub fn lead(&self, scheduler: Scheduler) {
+        *self.lock_scheduler() = Some(scheduler);
+        self.set_leadership(Leadership::Leader);
+    }
+
+    /// Another process leads (or none): this one holds no scheduler state.
+    pub fn follow(&self, leadership: Leadership) {
+        self.set_leadership(leadership);
+        *self.lock_scheduler() = None;
+    }
+
+    fn set_leadership(&self, leadership: Leadership) {
+        *self
+            .leadership
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = leadership;
+    }
+
+    fn lock_scheduler(&self) -> std::sync::MutexGuard<'_, Option<Scheduler>> {
+        self.scheduler
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 struct Shared {
-    scheduler: Mutex<Scheduler>,
+    seat: Arc<Seat>,
     clock: Clock,
-    options: ServerOptions,
+    users: Option<Users>,
     /// Permits to decode and run a call (`MAX_CONCURRENT_CALLS`).
     calls: Semaphore,
     announcer: Option<Announcer>,
@@ -99,17 +149,18 @@ struct Shared {
 
 impl Shared {
     /// Runs `f` on the scheduler at the current virtual time; the lock is held only for that.
-    fn with_scheduler<T>(&self, f: impl FnOnce(&mut Scheduler, i64) -> T) -> T {
-        let mut scheduler = self
-            .scheduler
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let result = f(&mut scheduler, self.clock.now_ms());
-        // After every call and tick: what to announce is worked out here, the I/O elsewhere.
-        if let Some(announcer) = &self.announcer {
-            announcer.publish(scheduler.announcements(announcer.flags()));
-        }
-        result
+    /// `None` when this process holds no scheduler (a follower in ZooKeeper), which announces
+    /// nothing.
+    fn with_scheduler<T>(&self, f: impl FnOnce(&mut Scheduler, i64) -> T) -> Option<T> {
+        let mut scheduler = self.seat.lock_scheduler();
+        scheduler.as_mut().map(|scheduler| {
+            let result = f(scheduler, self.clock.now_ms());
+            // After every call and tick: what to announce is worked out here, the I/O elsewhere.
+            if let Some(announcer) = &self.announcer {
+                announcer.publish(scheduler.announcements(announcer.flags()));
+            }
+            result
+        })
     }
 }
 
@@ -122,11 +173,33 @@ pub async fn serve(
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let announcer = options.announcer.clone().map(Announcer::start);
-    let shared = Arc::new(Shared {
-        scheduler: Mutex::new(scheduler),
+    let seat = Seat::new(options.leadership, Some(scheduler));
+    serve_seat(
+        listener,
+        seat,
         clock,
-        options,
+        options.users,
+        options.announcer,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] for a seat whose leadership and scheduler change while it serves (the election's).
+/// `announcer`: the executors' flags, when tasks are announced in ZooKeeper.
+pub async fn serve_seat(
+    listener: tokio::net::TcpListener,
+    seat: Arc<Seat>,
+    clock: Clock,
+    users: Option<Users>,
+    announcer: Option<AnnouncerFlags>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let announcer = announcer.map(Announcer::start);
+    let shared = Arc::new(Shared {
+        seat,
+        clock,
+        users,
         calls: Semaphore::new(MAX_CONCURRENT_CALLS),
         announcer,
     });
@@ -137,7 +210,7 @@ pub async fn serve(
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 interval.tick().await;
-                shared.with_scheduler(|scheduler, now| scheduler.advance(now));
+                let _ = shared.with_scheduler(|scheduler, now| scheduler.advance(now));
             }
         }
     });
@@ -259,7 +332,7 @@ async fn leader_filter(
     {
         return next.run(request).await;
     }
-    match &shared.options.leadership {
+    match &shared.seat.leadership() {
         Leadership::Leader => next.run(request).await,
         Leadership::RedirectTo(leader) => {
             let target = match request.uri().path_and_query() {
@@ -278,7 +351,7 @@ async fn leader_filter(
 }
 
 async fn leader_health(State(shared): State<Arc<Shared>>) -> StatusCode {
-    match shared.options.leadership {
+    match shared.seat.leadership() {
         Leadership::Leader => StatusCode::OK,
         Leadership::RedirectTo(_) => StatusCode::SERVICE_UNAVAILABLE,
         Leadership::NoLeader => StatusCode::BAD_GATEWAY,
@@ -286,7 +359,9 @@ async fn leader_health(State(shared): State<Arc<Shared>>) -> StatusCode {
 }
 
 async fn maintenance_page(State(shared): State<Arc<Shared>>) -> HttpResponse {
-    let hosts = shared.with_scheduler(|scheduler, now| scheduler.host_views(now));
+    let Some(hosts) = shared.with_scheduler(|scheduler, now| scheduler.host_views(now)) else {
+        return no_scheduler_page();
+    };
     (
         [(CONTENT_TYPE, "application/json")],
         host_pages::maintenance_json(&hosts).to_string(),
@@ -295,13 +370,24 @@ async fn maintenance_page(State(shared): State<Arc<Shared>>) -> HttpResponse {
 }
 
 async fn agents_page(State(shared): State<Arc<Shared>>) -> HttpResponse {
-    let (cluster, hosts) = shared.with_scheduler(|scheduler, now| {
+    let Some((cluster, hosts)) = shared.with_scheduler(|scheduler, now| {
         let hosts = scheduler.host_views(now);
         (scheduler.cluster_name().to_string(), hosts)
-    });
+    }) else {
+        return no_scheduler_page();
+    };
     (
         [(CONTENT_TYPE, "text/html; charset=utf-8")],
         host_pages::agents_html(&cluster, &hosts),
+    )
+        .into_response()
+}
+
+/// A page asked of a follower with `Bypass-Leader-Redirect`: it holds no scheduler state.
+fn no_scheduler_page() -> HttpResponse {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "this scheduler does not lead and holds no state\n",
     )
         .into_response()
 }
@@ -368,7 +454,7 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespons
     let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
     let reply_encoding = reply_encoding(accept);
 
-    let identity = match &shared.options.users {
+    let identity = match &shared.users {
         Some(users) => users.identify(headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok())),
         None => Identity::Anonymous,
     };
@@ -411,7 +497,7 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespons
         thrift_reply(reply_encoding, body)
     };
 
-    let user = match (&shared.options.users, &identity) {
+    let user = match (&shared.users, &identity) {
         (None, _) => "UNSECURE".to_string(),
         (Some(users), identity) => match users.authorize(identity, &call) {
             Ok(()) => match identity {
@@ -431,18 +517,22 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> HttpRespons
     let method = call.name();
     // A bug in the scheduler answers ERROR, as the real one does for an uncaught exception (§4.1),
     // instead of dropping the connection.
-    let response = shared
-        .with_scheduler(|scheduler, now| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                scheduler.handle(call, &user, now)
-            }))
-        })
-        .unwrap_or_else(|_| {
-            bare_response(
-                ResponseCode::ERROR,
-                format!("aurora-sim failed while handling {method}; this is a bug"),
-            )
-        });
+    let response = match shared.with_scheduler(|scheduler, now| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            scheduler.handle(call, &user, now)
+        }))
+    }) {
+        Some(Ok(response)) => response,
+        Some(Err(_)) => bare_response(
+            ResponseCode::ERROR,
+            format!("aurora-sim failed while handling {method}; this is a bug"),
+        ),
+        // A follower asked with Bypass-Leader-Redirect: its storage is not readable (§1.5).
+        None => bare_response(
+            ResponseCode::ERROR_TRANSIENT,
+            format!("{method}: this scheduler does not lead; its storage is not ready"),
+        ),
+    };
     reply(&response)
 }
 

@@ -140,3 +140,28 @@ zk_create() {
     return 1
   fi
 }
+
+# --- simzk (issue 17): several simulators in one ZooKeeper election.
+
+# start_sims N ARGS...: starts N simulators with the same ARGS (start_sim each); appends their
+# URLs, pids and stderr logs to SIM_URLS, SIM_PIDS and SIM_ERRS. Stopped when the script exits.
+SIM_URLS=() SIM_PIDS=() SIM_ERRS=()
+start_sims() {
+  local count=$1 i
+  shift
+  for ((i = 0; i < count; i++)); do
+    start_sim "$@" || return 1
+    SIM_URLS+=("$AURORA_URL") SIM_PIDS+=("$SIM_PID") SIM_ERRS+=("$SIM_LOG.err")
+  done
+}
+
+# zk_children PATH: the children of a znode, one a line (zkCli.sh ls), within 60 s.
+zk_children() {
+  timeout 60 /usr/share/zookeeper/bin/zkCli.sh -server "127.0.0.1:$ZK_PORT" ls "$1" 2>/dev/null |
+    tail -n1 | grep '^\[' | tr -d '[] ' | tr ',' '\n' | grep -v '^$' || true
+}
+
+# zk_data ZNODE: a znode's data (zkCli.sh get), within 60 s.
+zk_data() {
+  timeout 60 /usr/share/zookeeper/bin/zkCli.sh -server "127.0.0.1:$ZK_PORT" get "$1" 2>/dev/null | tail -n1
+}

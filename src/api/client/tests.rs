@@ -861,3 +861,95 @@ fn a_missing_page_is_an_error_naming_the_request() {
     assert!(msg.starts_with("GET /maintenance:"), "{msg}");
     assert!(msg.contains("404"), "{msg}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Following the leader found in ZooKeeper
+
+/// A loopback URL nothing listens on: a leader that went away.
+fn gone_leader_url() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A `Rediscover` answering the next of `answers` each time it is asked (the last one after).
+fn rediscovery(answers: Vec<Result<String, String>>) -> (Rediscover, Arc<Mutex<usize>>) {
+    let asked = Arc::new(Mutex::new(0));
+    let counter = asked.clone();
+    let rediscover: Rediscover = Arc::new(move || {
+        let mut n = counter.lock().unwrap();
+        *n += 1;
+        answers[(*n - 1).min(answers.len() - 1)].clone()
+    });
+    (rediscover, asked)
+}
+
+#[test]
+fn a_write_to_a_gone_leader_goes_once_to_the_new_leader_found_in_zookeeper() {
+    // The old leader's connection is refused, so the write certainly was not applied there and
+    // is sent to the leader ZooKeeper names now, once (api-reference §1.5, §1.7).
+    let new_leader = TestServer::start(|_, r, _| ok_reply(r));
+    let (rediscover, asked) = rediscovery(vec![Ok(new_leader.url())]);
+    let config = config(&gone_leader_url()).following_leader(rediscover);
+    let client = Client::new(&config).unwrap();
+    let reply = client.call(&write_call()).unwrap();
+    assert_eq!(reply.code(), ResponseCode::OK);
+    assert_eq!(new_leader.requests().len(), 1, "the write is sent once");
+    assert_eq!(*asked.lock().unwrap(), 1);
+    assert_eq!(
+        client.endpoint().as_str(),
+        format!("{}/api", new_leader.url())
+    );
+}
+
+#[test]
+fn a_read_waits_through_an_election_with_no_leader_then_reaches_the_new_one() {
+    let new_leader = TestServer::start(|_, r, _| ok_reply(r));
+    let (rediscover, asked) = rediscovery(vec![
+        Err("no leader".into()),
+        Err("no leader".into()),
+        Ok(new_leader.url()),
+    ]);
+    let config = ClientConfig {
+        retry: fast_retry(5),
+        ..config(&gone_leader_url())
+    }
+    .following_leader(rediscover);
+    let reply = Client::new(&config).unwrap().call(&read_call()).unwrap();
+    assert_eq!(reply.code(), ResponseCode::OK);
+    assert_eq!(*asked.lock().unwrap(), 3, "asked after each failed attempt");
+    assert_eq!(new_leader.requests().len(), 1);
+}
+
+#[test]
+fn a_write_that_may_have_been_applied_is_not_sent_to_another_leader() {
+    // A timeout after the request was sent: its fate is unknown, so it is neither retried nor
+    // rediscovered; the caller looks first.
+    let slow = TestServer::start(|_, r, _| ok_reply(r).delayed(Duration::from_secs(3)));
+    let (rediscover, asked) = rediscovery(vec![Ok(gone_leader_url())]);
+    let config = ClientConfig {
+        timeout: Duration::from_millis(300),
+        ..config(&slow.url())
+    }
+    .following_leader(rediscover);
+    let e = Client::new(&config)
+        .unwrap()
+        .call(&write_call())
+        .unwrap_err();
+    assert!(!e.certainly_not_applied(), "{e:?}");
+    assert_eq!(slow.requests().len(), 1);
+    assert_eq!(*asked.lock().unwrap(), 0);
+}
+
+#[test]
+fn a_fixed_scheduler_url_never_moves() {
+    let config = config(&gone_leader_url());
+    assert!(config.rediscover.is_none());
+    let client = Client::new(&config).unwrap();
+    let before = client.endpoint();
+    let _ = client.call(&read_call());
+    assert_eq!(client.endpoint(), before);
+}

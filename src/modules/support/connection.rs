@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::ansible::Failure;
-use crate::api::client::{Client, ClientConfig, ClientError};
+use crate::api::client::{Client, ClientConfig, ClientError, Rediscover};
 use crate::api::clusters::Clusters;
 use crate::api::methods::GetTierConfigs;
 use crate::api::types::{GetTierConfigResult, Response, Result as Payload};
@@ -79,8 +79,9 @@ pub struct Connection {
 
 impl ConnectionOptions {
     /// The scheduler URL: `scheduler_url` or the `cluster` entry of clusters.json, whichever is
-    /// set (the validator lets only one through).
-    fn url(&self) -> Result<String, Failure> {
+    /// set (the validator lets only one through); with the way to find the leader again when the
+    /// cluster is in ZooKeeper.
+    fn url(&self) -> Result<(String, Option<Rediscover>), Failure> {
         let url = self
             .scheduler_url
             .as_deref()
@@ -92,7 +93,7 @@ impl ConnectionOptions {
                     "parameters are mutually exclusive: scheduler_url|cluster",
                 ))
             }
-            (Some(url), None) => return Ok(url.to_string()),
+            (Some(url), None) => return Ok((url.to_string(), None)),
             (None, Some(name)) => name,
             (None, None) => {
                 return Err(Failure::new(
@@ -104,13 +105,17 @@ impl ConnectionOptions {
         let clusters =
             Clusters::load_default().map_err(|e| Failure::new(format!("cluster {name:?}: {e}")))?;
         // Its errors name the cluster already.
-        clusters
-            .scheduler_url(name)
-            .map_err(|e| Failure::new(e.to_string()))
+        let cluster = clusters
+            .find(name)
+            .map_err(|e| Failure::new(e.to_string()))?;
+        let url = cluster
+            .scheduler_url()
+            .map_err(|e| Failure::new(e.to_string()))?;
+        Ok((url, cluster.rediscover()))
     }
 
     pub fn connect(&self) -> Result<Connection, Failure> {
-        let url = self.url()?;
+        let (url, rediscover) = self.url()?;
         if self.timeout == 0 {
             return Err(Failure::new(
                 "timeout must be at least 1 (seconds per call to the scheduler)",
@@ -122,6 +127,9 @@ impl ConnectionOptions {
         config.validate_certs = self.validate_certs;
         config.ca_path = self.ca_path.clone();
         config.timeout = Duration::from_secs(self.timeout);
+        if let Some(rediscover) = rediscover {
+            config = config.following_leader(rediscover);
+        }
         let client = Client::new(&config).map_err(|e| Failure::new(e.to_string()))?;
         Ok(Connection { client, url })
     }
