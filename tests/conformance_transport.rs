@@ -295,6 +295,7 @@ fn non_leader_redirects_with_307_and_the_client_replays_the_call() {
     let follower = sim(ServerOptions {
         leadership: Leadership::RedirectTo(leader.url().to_string()),
         users: None,
+        ..ServerOptions::default()
     });
     let raw = post(
         follower.url(),
@@ -317,6 +318,7 @@ fn bypass_header_makes_a_non_leader_answer_itself() {
     let follower = sim(ServerOptions {
         leadership: Leadership::RedirectTo("http://127.0.0.1:1".into()),
         users: None,
+        ..ServerOptions::default()
     });
     let reply = raw_http()
         .redirect(reqwest::redirect::Policy::none())
@@ -347,6 +349,7 @@ fn leaderhealth_and_no_leader_answers() {
     let follower = sim(ServerOptions {
         leadership: Leadership::RedirectTo(leader.url().into()),
         users: None,
+        ..ServerOptions::default()
     });
     assert_eq!(
         get(format!("{}/leaderhealth", follower.url())).status(),
@@ -355,6 +358,7 @@ fn leaderhealth_and_no_leader_answers() {
     let orphan = sim(ServerOptions {
         leadership: Leadership::NoLeader,
         users: None,
+        ..ServerOptions::default()
     });
     assert_eq!(get(format!("{}/leaderhealth", orphan.url())).status(), 502);
     assert_eq!(
@@ -374,6 +378,7 @@ fn auth_sim() -> RunningSim {
     sim(ServerOptions {
         leadership: Leadership::Leader,
         users: Some(users),
+        ..ServerOptions::default()
     })
 }
 

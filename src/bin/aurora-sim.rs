@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use aurora_ansible::sim::announcer::AnnouncerFlags;
 use aurora_ansible::sim::auth::Users;
 use aurora_ansible::sim::clock::Clock;
 use aurora_ansible::sim::config::{
@@ -120,6 +121,44 @@ struct Args {
     /// start) so that it survives a restart; start with the same cluster options each time.
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// The executors' announcer, as Aurora's thermos_executor flags of the same names:
+    /// `--announcer-ensemble HOST:PORT,...` announces every RUNNING task with `announce` there.
+    #[command(flatten)]
+    announcer: AnnouncerArgs,
+}
+
+/// Aurora's thermos_executor `--announcer-*` flags, for every simulated host.
+#[derive(clap::Args, Debug)]
+struct AnnouncerArgs {
+    /// The ensemble to which the announcer registers ServerSets (off when not given).
+    #[arg(long)]
+    announcer_ensemble: Option<String>,
+    /// The root under which ServerSets are announced, as ROOT/ROLE/ENVIRONMENT/JOB.
+    #[arg(long, default_value = "/aurora", requires = "announcer_ensemble")]
+    announcer_serverset_path: String,
+    /// Honour a job's announce.zk_path instead of the path above.
+    #[arg(long, requires = "announcer_ensemble")]
+    announcer_allow_custom_serverset_path: bool,
+    /// The host name announced instead of each agent's.
+    #[arg(long, requires = "announcer_ensemble")]
+    announcer_hostname: Option<String>,
+}
+
+impl AnnouncerArgs {
+    fn flags(&self) -> anyhow::Result<Option<AnnouncerFlags>> {
+        let Some(ensemble) = &self.announcer_ensemble else {
+            return Ok(None);
+        };
+        if !self.announcer_serverset_path.starts_with('/') {
+            anyhow::bail!("--announcer-serverset-path must be an absolute ZooKeeper path");
+        }
+        Ok(Some(AnnouncerFlags {
+            ensemble: ensemble.clone(),
+            serverset_path: self.announcer_serverset_path.clone(),
+            allow_custom_serverset_path: self.announcer_allow_custom_serverset_path,
+            hostname: self.announcer_hostname.clone(),
+        }))
+    }
 }
 
 impl Args {
@@ -176,7 +215,11 @@ impl Args {
             (None, false) => Leadership::Leader,
         };
         let users = self.users.as_deref().map(Users::load).transpose()?;
-        Ok(ServerOptions { leadership, users })
+        Ok(ServerOptions {
+            leadership,
+            users,
+            announcer: self.announcer.flags()?,
+        })
     }
 }
 
@@ -288,9 +331,15 @@ fn run_in_zookeeper(
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let server = tokio::spawn({
             let mut stopped = stopped.clone();
-            serve_seat(listener, seat, options.users, async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
+            serve_seat(
+                listener,
+                seat,
+                options.users,
+                options.announcer,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            )
         });
         let signalled = tokio::spawn({
             let stop = stop.clone();

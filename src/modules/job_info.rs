@@ -22,6 +22,7 @@ use crate::api::types::{
 };
 use crate::spec::provenance::{config_fingerprint, image, version_of, Version, VersionSource};
 
+use super::support::announced::{match_members, Announcer};
 use super::support::connection::{Connection, ConnectionOptions};
 use super::support::tasks::{config, describe_ids, instance_id, status, task_id};
 use super::support::updates::{summary_status, update_json};
@@ -59,6 +60,28 @@ pub struct Options {
     /// C([PENDING]) for jobs waiting for resources.
     #[serde(default)]
     pub status: Vec<TaskStatus>,
+
+    /// Also give each task the endpoints announced for it in ZooKeeper, as
+    /// RV(jobs[].tasks[].announced): the ServerSet member Aurora's executor registers for each
+    /// instance of a job with C(announce), under
+    /// O(announcer_serverset_path)C(/ROLE/ENVIRONMENT/NAME). One ZooKeeper read per job listed.
+    #[serde(default)]
+    pub endpoints: bool,
+
+    /// With O(endpoints), the ZooKeeper ensemble the executors announce to, C(host:port,...) with
+    /// one port (the executors' C(--announcer-ensemble)). Default the C(zk) and C(zk_port) of
+    /// O(cluster) in C(clusters.json).
+    pub announcer_ensemble: Option<String>,
+
+    /// With O(endpoints), the root under which the executors announce (their
+    /// C(--announcer-serverset-path)). A job announced at its own C(announce.zk_path) is not
+    /// found there.
+    #[serde(default = "default_serverset_path")]
+    pub announcer_serverset_path: String,
+}
+
+fn default_serverset_path() -> String {
+    "/aurora".into()
 }
 
 /// Active task statuses a job can be filtered on.
@@ -205,12 +228,40 @@ impl Module for JobInfo {
             .diff_mode(Support::None)
     }
 
-    fn run(options: Options, _ctx: &mut Context) -> Result<Outcome, Failure> {
+    fn run(options: Options, ctx: &mut Context) -> Result<Outcome, Failure> {
         let filter = Filter::from(&options)?;
+        let announcer = options
+            .endpoints
+            .then(|| {
+                Announcer::new(
+                    options.announcer_ensemble.as_deref(),
+                    options.connection.cluster.as_deref(),
+                    &options.announcer_serverset_path,
+                    "announcer_ensemble",
+                )
+            })
+            .transpose()?;
         let conn = options.connection.connect()?;
         let mut jobs = Vec::new();
         read_jobs(&conn, &filter, |job| {
-            jobs.push(job.to_json());
+            let mut listed = job.to_json();
+            if let Some(announcer) = &announcer {
+                let key = job.key;
+                let path = announcer.path(
+                    key.role.as_deref().unwrap_or_default(),
+                    key.environment.as_deref().unwrap_or_default(),
+                    key.name.as_deref().unwrap_or_default(),
+                );
+                let members = announcer.members(&path)?;
+                if let Some(tasks) = listed["tasks"].as_array_mut() {
+                    for znode in match_members(&path, &members, tasks) {
+                        ctx.warn(format!(
+                            "{znode} is not Aurora's ServerSet JSON; left out of the endpoints"
+                        ));
+                    }
+                }
+            }
+            jobs.push(listed);
             Ok(())
         })?;
         let mut versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -832,6 +883,18 @@ const EXAMPLES: &str = r#"- name: Which versions of our software run on the clus
 - name: The workers of every project
   aurora.scheduler.job_info:
     name: "-worker$"
+
+- name: Where the tuner's master is announced, read from the cluster's ZooKeeper
+  aurora.scheduler.job_info:
+    cluster: prod
+    role: ml
+    name: "^tuner-master$"
+    endpoints: true
+  register: master
+
+- name: Its address
+  ansible.builtin.debug:
+    msg: "{{ master.jobs[0].tasks[0].announced.service_endpoint }}"
 "#;
 
 const RETURN: &str = r#"jobs:
@@ -943,6 +1006,41 @@ const RETURN: &str = r#"jobs:
           description: A short hash of the task's configuration.
           type: str
           sample: 5d1c0e7a9b3f2264
+        announced:
+          description: >-
+            With O(endpoints), the ServerSet member announced in ZooKeeper for the task's
+            instance (its C(shard)); null when none is (a job without C(announce), or a task not
+            RUNNING).
+          returned: when O(endpoints=true)
+          type: dict
+          sample:
+            member: /aurora/ml/prod/scorer/member_0000000003
+            service_endpoint: {host: agent-3, port: 31002}
+            additional_endpoints: {http: {host: agent-3, port: 31002}}
+            status: ALIVE
+            shard: 0
+          contains:
+            member:
+              description: The member's znode.
+              type: str
+              sample: /aurora/ml/prod/scorer/member_0000000003
+            service_endpoint:
+              description: >-
+                The primary endpoint, C(host) and C(port) (the announcer's C(primary_port)).
+              type: dict
+              sample: {host: agent-3, port: 31002}
+            additional_endpoints:
+              description: Every announced port by name, each C(host) and C(port).
+              type: dict
+              sample: {http: {host: agent-3, port: 31002}}
+            status:
+              description: The member's status, C(ALIVE).
+              type: str
+              sample: ALIVE
+            shard:
+              description: The instance id the member was announced for.
+              type: int
+              sample: 0
     stats:
       description: The scheduler's counts of the job's tasks.
       type: dict

@@ -591,7 +591,11 @@ impl<'a> Mediation<'a> {
             exports.push_str(&format!(
                 " AURORA_MASTER_SERVERSET={root}/{team}/{env}/{master}"
             ));
-            if let Some(zk) = &self.profile.services.zookeeper {
+            let zookeeper = r
+                .zookeeper
+                .as_ref()
+                .or(self.profile.services.zookeeper.as_ref());
+            if let Some(zk) = zookeeper.map(|zk| zk.trim()).filter(|zk| !zk.is_empty()) {
                 exports.push_str(&format!(" AURORA_MASTER_ZOOKEEPER={zk}"));
             }
         }
@@ -806,7 +810,7 @@ fn kind_name(kind: Kind) -> &'static str {
 }
 
 /// The request's fields that only some kinds take: name, whether given, and those kinds.
-fn kind_fields(r: &Request) -> [(&'static str, bool, &'static [Kind]); 12] {
+fn kind_fields(r: &Request) -> [(&'static str, bool, &'static [Kind]); 13] {
     const ONE_JOB: &[Kind] = &[Kind::Service, Kind::Cron];
     const CRON: &[Kind] = &[Kind::Cron];
     const BATCH: &[Kind] = &[Kind::BatchFramework];
@@ -823,6 +827,7 @@ fn kind_fields(r: &Request) -> [(&'static str, bool, &'static [Kind]); 12] {
         ("workers", r.workers.is_some(), BATCH),
         ("master_size", r.master_size.is_some(), BATCH),
         ("worker_size", r.worker_size.is_some(), BATCH),
+        ("zookeeper", r.zookeeper.is_some(), BATCH),
     ]
 }
 

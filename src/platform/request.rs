@@ -120,8 +120,8 @@ pub struct Request {
     pub master_entry_point: Option<String>,
     /// Batch framework: shell command of each worker. Workers find their master through the
     /// environment variables C(AURORA_MASTER_JOB) (C(ROLE/ENV/NAME)), C(AURORA_MASTER_SERVERSET)
-    /// (the ZooKeeper path where Aurora's announcer registers the master) and, when the profile
-    /// names one, C(AURORA_MASTER_ZOOKEEPER).
+    /// (the ZooKeeper path where Aurora's announcer registers the master) and, when C(zookeeper) or
+    /// the profile names the ensemble, C(AURORA_MASTER_ZOOKEEPER).
     pub worker_command: Option<String>,
     /// Batch framework: Python entry point of each worker, instead of C(worker_command).
     pub worker_entry_point: Option<String>,
@@ -129,6 +129,10 @@ pub struct Request {
     /// allocator (the framework starts with the profile's C(batch.initial_workers), and re-runs
     /// keep the count the allocator set).
     pub workers: Option<Workers>,
+    /// Batch framework: the ZooKeeper ensemble (C(host:port,...)) the executors announce the
+    /// master in, told to the workers as C(AURORA_MASTER_ZOOKEEPER). Default the profile's
+    /// C(services.zookeeper).
+    pub zookeeper: Option<String>,
     /// Batch framework: size class of the master. Default the profile's C(batch.master_size).
     pub master_size: Option<String>,
     /// Batch framework: size class of the workers. Default the profile's C(batch.worker_size).

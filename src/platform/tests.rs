@@ -266,6 +266,15 @@ fn a_batch_framework_is_a_master_then_workers_told_where_the_master_is() {
         "the profile's worker size"
     );
 
+    // The ensemble the master is announced in, when given (or the profile's).
+    let told = planned(&with(FRAMEWORK, "{zookeeper: 'zk1:2181,zk2:2181'}"));
+    assert_eq!(
+        told[1].args()["task"]["processes"][0]["cmdline"],
+        "export AURORA_MASTER_JOB=ml/devel/tuner-master \
+         AURORA_MASTER_SERVERSET=/aurora/ml/devel/tuner-master \
+         AURORA_MASTER_ZOOKEEPER=zk1:2181,zk2:2181; tuner-worker"
+    );
+
     let fixed = planned(&with(FRAMEWORK, "{workers: 4}"));
     assert_eq!(fixed[1].args()["instances"], 4);
     assert!(fixed[1].args().get("keep_instance_count").is_none());

@@ -7,10 +7,12 @@
 //! `validation` (validate-and-populate) and `updater` (rolling job updates, with `update_request`
 //! for what startJobUpdate is asked), `maintenance` (host drains and SLA checks, with
 //! `host_pages` for the `/maintenance` and `/agents` pages), `cron` (cron jobs and their next
-//! runs, §4.5); `config` says what to simulate; `clock` is virtual time; `election` takes part in
-//! Aurora's leader election in ZooKeeper (`--zk`); `ids` the seeded random choices and
-//! `state_dir` the log of accepted calls that a restarted simulator, or a new leader, replays.
+//! runs, §4.5), `announcer` (the executors' ServerSet announcements in ZooKeeper); `config` says
+//! what to simulate; `clock` is virtual time; `election` takes part in Aurora's leader election in
+//! ZooKeeper (`--zk`); `ids` the seeded random choices and `state_dir` the log of accepted calls
+//! that a restarted simulator, or a new leader, replays.
 
+pub mod announcer;
 pub mod auth;
 pub mod clock;
 pub mod cluster;

@@ -32,6 +32,7 @@ use crate::api::types::{
     ResponseCode, ResponseDetail, Result as Payload, RoleSummary, RoleSummaryResult,
     ScheduleStatus, ScheduleStatusResult, ServerInfo, TaskConfig, TaskEvent, TaskQuery, TierConfig,
 };
+use crate::sim::announcer::{announcements, Announcements, AnnouncerFlags, TaskView};
 use crate::sim::cluster::{choose_host, Demand, Host, JobPlacement};
 use crate::sim::config::{SchedulerFlags, SimConfig};
 use crate::sim::cron::CronJobs;
@@ -192,6 +193,27 @@ impl Scheduler {
             ids: Ids::seeded(seed),
             applied_answers: Vec::new(),
         })
+    }
+
+    /// The members the executors' announcers should hold for the tasks now (`announcer`).
+    pub fn announcements(&self, flags: &AnnouncerFlags) -> Announcements {
+        let views = self.tasks.all().map(|t| TaskView {
+            id: &t.id,
+            job: &t.job,
+            instance: t.instance,
+            status: t.status,
+            host: t
+                .host
+                .and_then(|h| self.hosts.get(h))
+                .map(|h| h.spec.name.as_str()),
+            ports: &t.ports,
+            executor_data: t
+                .config
+                .executor_config
+                .as_ref()
+                .and_then(|e| e.data.as_deref()),
+        });
+        announcements(views, flags)
     }
 
     /// Runs the cluster up to virtual time `now_ms`: placement, task transitions, timers, updates,

@@ -29,6 +29,7 @@ use crate::api::codec::{self, Encoding, Incoming};
 use crate::api::types::{
     Response, ResponseCode, ResponseDetail, BYPASS_LEADER_REDIRECT_HEADER_NAME,
 };
+use crate::sim::announcer::{Announcer, AnnouncerFlags};
 use crate::sim::auth::{Denial, Identity, Users};
 use crate::sim::clock::Clock;
 use crate::sim::config::SimConfig;
@@ -84,6 +85,8 @@ pub struct ServerOptions {
     pub leadership: Leadership,
     /// Basic auth; `None` = authentication off (the stock `NONE` mechanism).
     pub users: Option<Users>,
+    /// The executors' `--announcer-*` flags: tasks with `announce` are announced in ZooKeeper.
+    pub announcer: Option<AnnouncerFlags>,
 }
 
 /// What a leading process serves: the scheduler, the virtual clock it runs on, and the log its
@@ -185,6 +188,7 @@ struct Shared {
     users: Option<Users>,
     /// Permits to decode and run a call (`MAX_CONCURRENT_CALLS`).
     calls: Semaphore,
+    announcer: Option<Announcer>,
 }
 
 // ---- state dir (issue 17): every accepted write, coordinator answer and, each second, the
@@ -244,13 +248,17 @@ impl Held {
 
 impl Shared {
     /// Runs `f` on the held scheduler at the current virtual time, then records the coordinator
-    /// answers it applied; the lock is held only for that. `None` when this process holds no
-    /// scheduler (a follower in ZooKeeper).
+    /// answers it applied and works out what to announce (the I/O is elsewhere); the lock is held
+    /// only for that. `None` when this process holds no scheduler (a follower in ZooKeeper),
+    /// which announces nothing.
     fn with_held<T>(&self, f: impl FnOnce(&mut Held, i64) -> T) -> Option<T> {
         let mut held = self.seat.lock_held();
         let held = held.as_mut()?;
         let result = f(held, self.seat.now_ms());
         held.record(None);
+        if let Some(announcer) = &self.announcer {
+            announcer.publish(held.scheduler.announcements(announcer.flags()));
+        }
         Some(result)
     }
 
@@ -288,20 +296,24 @@ pub async fn serve_recorded(
         state_dir,
     };
     let seat = Seat::new(options.leadership, Some(leading), idle);
-    serve_seat(listener, seat, options.users, shutdown).await
+    serve_seat(listener, seat, options.users, options.announcer, shutdown).await
 }
 
 /// [`serve`] for a seat whose leadership and scheduler change while it serves (the election's).
+/// `announcer`: the executors' flags, when tasks are announced in ZooKeeper.
 pub async fn serve_seat(
     listener: tokio::net::TcpListener,
     seat: Arc<Seat>,
     users: Option<Users>,
+    announcer: Option<AnnouncerFlags>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let announcer = announcer.map(Announcer::start);
     let shared = Arc::new(Shared {
         seat,
         users,
         calls: Semaphore::new(MAX_CONCURRENT_CALLS),
+        announcer,
     });
     let ticker = tokio::spawn({
         let shared = shared.clone();
@@ -333,9 +345,12 @@ pub async fn serve_seat(
             shared.clone(),
             scheduler_date,
         ))
-        .with_state(shared);
+        .with_state(shared.clone());
     let result = accept_until(listener, app, shutdown).await;
     ticker.abort();
+    if let Some(announcer) = &shared.announcer {
+        announcer.stop().await;
+    }
     result
 }
 

@@ -226,6 +226,11 @@ impl TaskStore {
         self.tasks.get_mut(id)
     }
 
+    /// Every retained task, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.values()
+    }
+
     /// Job keys that have any retained task, in key order.
     pub fn jobs(&self) -> impl Iterator<Item = &JobKey> {
         self.by_job.keys()

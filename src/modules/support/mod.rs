@@ -1,6 +1,7 @@
 //! Mechanics every module shares: the connection options and client, waiting with a deadline,
 //! reading tasks, and following rolling updates. Modules tell their story; this is the grammar.
 
+pub mod announced;
 pub mod connection;
 pub mod hosts;
 pub mod instances;

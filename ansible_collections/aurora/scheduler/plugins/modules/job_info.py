@@ -28,6 +28,21 @@ description:
 author:
   - aurora-ansible developers (@aurora-ansible)
 options:
+  announcer_ensemble:
+    description:
+      - >-
+        With O(endpoints), the ZooKeeper ensemble the executors announce to, C(host:port,...) with
+        one port (the executors' C(--announcer-ensemble)). Default the C(zk) and C(zk_port) of
+        O(cluster) in C(clusters.json).
+    type: str
+  announcer_serverset_path:
+    description:
+      - >-
+        With O(endpoints), the root under which the executors announce (their
+        C(--announcer-serverset-path)). A job announced at its own C(announce.zk_path) is not found
+        there.
+    type: str
+    default: "/aurora"
   ca_path:
     description:
       - >-
@@ -44,6 +59,15 @@ options:
         its C(scheduler_uri) is used. Given in the task, it wins over C(AURORA_SCHEDULER_URL).
       - Mutually exclusive with O(scheduler_url).
     type: str
+  endpoints:
+    description:
+      - >-
+        Also give each task the endpoints announced for it in ZooKeeper, as
+        RV(jobs[].tasks[].announced): the ServerSet member Aurora's executor registers for each
+        instance of a job with C(announce), under
+        O(announcer_serverset_path)C(/ROLE/ENVIRONMENT/NAME). One ZooKeeper read per job listed.
+    type: bool
+    default: false
   environment:
     description:
       - Only the jobs of this environment.
@@ -152,6 +176,18 @@ EXAMPLES = r"""
 - name: The workers of every project
   aurora.scheduler.job_info:
     name: "-worker$"
+
+- name: Where the tuner's master is announced, read from the cluster's ZooKeeper
+  aurora.scheduler.job_info:
+    cluster: prod
+    role: ml
+    name: "^tuner-master$"
+    endpoints: true
+  register: master
+
+- name: Its address
+  ansible.builtin.debug:
+    msg: "{{ master.jobs[0].tasks[0].announced.service_endpoint }}"
 """
 
 RETURN = r"""
@@ -264,6 +300,41 @@ jobs:
           description: A short hash of the task's configuration.
           type: str
           sample: 5d1c0e7a9b3f2264
+        announced:
+          description: >-
+            With O(endpoints), the ServerSet member announced in ZooKeeper for the task's
+            instance (its C(shard)); null when none is (a job without C(announce), or a task not
+            RUNNING).
+          returned: when O(endpoints=true)
+          type: dict
+          sample:
+            member: /aurora/ml/prod/scorer/member_0000000003
+            service_endpoint: {host: agent-3, port: 31002}
+            additional_endpoints: {http: {host: agent-3, port: 31002}}
+            status: ALIVE
+            shard: 0
+          contains:
+            member:
+              description: The member's znode.
+              type: str
+              sample: /aurora/ml/prod/scorer/member_0000000003
+            service_endpoint:
+              description: >-
+                The primary endpoint, C(host) and C(port) (the announcer's C(primary_port)).
+              type: dict
+              sample: {host: agent-3, port: 31002}
+            additional_endpoints:
+              description: Every announced port by name, each C(host) and C(port).
+              type: dict
+              sample: {http: {host: agent-3, port: 31002}}
+            status:
+              description: The member's status, C(ALIVE).
+              type: str
+              sample: ALIVE
+            shard:
+              description: The instance id the member was announced for.
+              type: int
+              sample: 0
     stats:
       description: The scheduler's counts of the job's tasks.
       type: dict

@@ -976,8 +976,8 @@ options:
       - >-
         Batch framework: shell command of each worker. Workers find their master through the
         environment variables C(AURORA_MASTER_JOB) (C(ROLE/ENV/NAME)), C(AURORA_MASTER_SERVERSET)
-        (the ZooKeeper path where Aurora's announcer registers the master) and, when the profile
-        names one, C(AURORA_MASTER_ZOOKEEPER).
+        (the ZooKeeper path where Aurora's announcer registers the master) and, when C(zookeeper) or
+        the profile names the ensemble, C(AURORA_MASTER_ZOOKEEPER).
     type: str
   worker_entry_point:
     description:
@@ -994,6 +994,13 @@ options:
         (the framework starts with the profile's C(batch.initial_workers), and re-runs keep the
         count the allocator set).
     type: raw
+  zookeeper:
+    description:
+      - >-
+        Batch framework: the ZooKeeper ensemble (C(host:port,...)) the executors announce the master
+        in, told to the workers as C(AURORA_MASTER_ZOOKEEPER). Default the profile's
+        C(services.zookeeper).
+    type: str
 attributes:
   check_mode:
     support: full
