@@ -254,13 +254,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-        let addr = listener.local_addr()?;
-        let mut stdout = std::io::stdout();
-        writeln!(stdout, "http://{addr}")?;
-        stdout.flush()?;
+        let (listener, addr) = listen(&args.listen).await?;
         eprintln!(
             "aurora-sim: cluster {} with {} hosts, {}x virtual time, serving on http://{addr}",
             config.cluster_name,
@@ -303,13 +297,7 @@ fn run_in_zookeeper(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&args.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-        let addr = listener.local_addr()?;
-        let mut stdout = std::io::stdout();
-        writeln!(stdout, "http://{addr}")?;
-        stdout.flush()?;
+        let (listener, addr) = listen(&args.listen).await?;
         eprintln!(
             "aurora-sim: cluster {} with {} hosts, {}x virtual time, serving on http://{addr}, \
              a candidate in ZooKeeper {zk} at {path}",
@@ -410,6 +398,19 @@ fn recover(
         clock,
         state_dir: Some(state_dir),
     })
+}
+
+/// Listens on `address` and prints the URL served on the first stdout line (what the tests and
+/// scripts read to find a simulator started on port 0).
+async fn listen(address: &str) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "http://{addr}")?;
+    stdout.flush()?;
+    Ok((listener, addr))
 }
 
 async fn shutdown_signal() {

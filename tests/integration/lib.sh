@@ -155,6 +155,17 @@ start_sims() {
   done
 }
 
+# fail MESSAGE: says why a target with several simulators failed, with each one's stderr, and
+# stops the target.
+fail() {
+  echo "FAILED: $*" >&2
+  for i in "${!SIM_ERRS[@]}"; do
+    echo "--- simulator $i (${SIM_URLS[$i]}) stderr:" >&2
+    cat "${SIM_ERRS[$i]}" >&2
+  done
+  exit 1
+}
+
 # zk_children PATH: the children of a znode, one a line (zkCli.sh ls), within 60 s.
 zk_children() {
   timeout 60 /usr/share/zookeeper/bin/zkCli.sh -server "127.0.0.1:$ZK_PORT" ls "$1" 2>/dev/null |

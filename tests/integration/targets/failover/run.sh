@@ -28,14 +28,6 @@ JSON
 export AURORA_CONFIG_ROOT=$config_root
 unset AURORA_SCHEDULER_URL
 
-fail() {
-  echo "FAILED: $*" >&2
-  for i in "${!SIM_ERRS[@]}"; do
-    echo "--- simulator $i (${SIM_URLS[$i]}) stderr:" >&2
-    cat "${SIM_ERRS[$i]}" >&2
-  done
-  exit 1
-}
 cli() { "$AURORA_BIN/aurora-ansible" --cluster zk-sims --output json "$@"; }
 job_query='{"role": "ml", "environment": "devel", "name": "failover"}'
 # updates: "ID STATUS" of each update of the job.

@@ -25,15 +25,6 @@ JSON
 export AURORA_CONFIG_ROOT=$config_root
 unset AURORA_SCHEDULER_URL
 
-fail() {
-  echo "FAILED: $*" >&2
-  for i in "${!SIM_ERRS[@]}"; do
-    echo "--- simulator $i (${SIM_URLS[$i]}) stderr:" >&2
-    cat "${SIM_ERRS[$i]}" >&2
-  done
-  exit 1
-}
-
 # bypass_code URL: the responseCode of getQuota sent with Bypass-Leader-Redirect (TJSON, §1.2).
 bypass_code() {
   "$PYTHON" - "$1" <<'PY'
