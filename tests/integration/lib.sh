@@ -166,6 +166,18 @@ fail() {
   exit 1
 }
 
+# use_zk_cluster NAME PATH: a clusters.json with one entry NAME found only through ZooKeeper
+# (zk, zk_port and scheduler_zk_path = PATH, client-reference §6.1), in a directory of its own
+# exported as AURORA_CONFIG_ROOT.
+use_zk_cluster() {
+  local root
+  root=$(mktemp -d)
+  LIB_FILES+=("$root")
+  printf '[{"name": "%s", "zk": "127.0.0.1", "zk_port": %s, "scheduler_zk_path": "%s"}]\n' \
+    "$1" "$ZK_PORT" "$2" >"$root/clusters.json"
+  export AURORA_CONFIG_ROOT=$root
+}
+
 # zk_children PATH: the children of a znode, one a line (zkCli.sh ls), within 60 s.
 zk_children() {
   timeout 60 /usr/share/zookeeper/bin/zkCli.sh -server "127.0.0.1:$ZK_PORT" ls "$1" 2>/dev/null |

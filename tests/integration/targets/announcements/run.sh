@@ -19,12 +19,7 @@ zk_create /aurora
 zk_create /aurora/scheduler
 zk_create /aurora/scheduler/member_0000000000 \
   "{\"serviceEndpoint\": {\"host\": \"${sim_host_port%:*}\", \"port\": ${sim_host_port##*:}}, \"status\": \"ALIVE\"}"
-config_root=$(mktemp -d)
-LIB_FILES+=("$config_root")
-cat >"$config_root/clusters.json" <<JSON
-[{"name": "announced", "zk": "127.0.0.1", "zk_port": $ZK_PORT, "scheduler_zk_path": "/aurora/scheduler"}]
-JSON
-export AURORA_CONFIG_ROOT=$config_root
+use_zk_cluster announced "/aurora/scheduler"
 
 failed=0
 run_playbook tests/integration/targets/announcements/playbooks/10_batch_framework.yml -e "zk_hosts=$zk_hosts" || failed=1

@@ -20,12 +20,7 @@ start_sims 3 --zk "127.0.0.1:$ZK_PORT" --zk-path "$ZK_PATH" --zk-session-timeout
   --hosts 4 --time-scale 100 --state-dir "$state/log"
 LIVE=(0 1 2)
 
-config_root=$(mktemp -d)
-LIB_FILES+=("$config_root")
-cat >"$config_root/clusters.json" <<JSON
-[{"name": "zk-sims", "zk": "127.0.0.1", "zk_port": $ZK_PORT, "scheduler_zk_path": "$ZK_PATH"}]
-JSON
-export AURORA_CONFIG_ROOT=$config_root
+use_zk_cluster zk-sims "$ZK_PATH"
 unset AURORA_SCHEDULER_URL
 
 cli() { "$AURORA_BIN/aurora-ansible" --cluster zk-sims --output json "$@"; }

@@ -17,12 +17,7 @@ sim_args=(--zk "127.0.0.1:$ZK_PORT" --zk-path "$ZK_PATH" --zk-session-timeout "$
 start_sims 3 "${sim_args[@]}"
 LIVE=(0 1 2)
 
-config_root=$(mktemp -d)
-LIB_FILES+=("$config_root")
-cat >"$config_root/clusters.json" <<JSON
-[{"name": "zk-sims", "zk": "127.0.0.1", "zk_port": $ZK_PORT, "scheduler_zk_path": "$ZK_PATH"}]
-JSON
-export AURORA_CONFIG_ROOT=$config_root
+use_zk_cluster zk-sims "$ZK_PATH"
 unset AURORA_SCHEDULER_URL
 
 # bypass_code URL: the responseCode of getQuota sent with Bypass-Leader-Redirect (TJSON, §1.2).
